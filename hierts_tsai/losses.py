@@ -5,15 +5,13 @@
 # %% ../nbs/00_losses.ipynb #cc87586f
 from __future__ import annotations
 import time
-from functools import partial
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch.utils.checkpoint import checkpoint
 
 # %% auto #0
-__all__ = ['check_views', 'contrast', 'instance_contrastive_loss', 'temporal_contrastive_loss', 'n_levels', 'pool_to_level',
-           'block_rows_for', 'level_loss', 'level_losses', 'hierarchical_contrastive_loss',
+__all__ = ['check_views', 'contrast', 'instance_contrastive_loss', 'temporal_contrastive_loss', 'ContrastLoss', 'n_levels',
+           'pool_to_level', 'block_for', 'level_loss', 'level_losses', 'hierarchical_contrastive_loss',
            'HierarchicalContrastiveLoss']
 
 # %% ../nbs/00_losses.ipynb #742cc1de
@@ -35,47 +33,81 @@ def check_views(
     if z1.shape[0] == 0: raise ValueError(f"the batch is empty: views need at least 1 series, got shape {tuple(z1.shape)}")
 
 # %% ../nbs/00_losses.ipynb #939cb710
-def _lse_rows(z:Tensor, start:int, stop:int)->Tensor:
-    "log-sum-exp of rows `start:stop` of `z @ z.T`, leaving out each row's own entry"
-    s = z[:, start:stop] @ z.transpose(1, 2)
-    r = torch.arange(stop - start, device=z.device)
-    s[:, r, r + start] = float('-inf')
-    return s.logsumexp(-1)
-
 def contrast(
     z:Tensor, # (groups, 2n, dims): row `i` and row `i+n` are a positive pair
-    block_rows:int|None=None, # rows of the similarity matrix computed at a time; `None`: all at once
+    block:int|None=None, # rows/columns of the similarity matrix computed at a time; `None`: all at once
 )->Tensor:
     "Mean cross-entropy of each of the 2n rows picking its counterpart among the other 2n-1 (dot-product logits)"
     with torch.autocast(z.device.type, enabled=False):
         if z.dtype in (torch.float16, torch.bfloat16): z = z.float()
-        n, m = z.shape[1] // 2, z.shape[1]
-        pos = (z[:, :n] * z[:, n:]).sum(-1).repeat(1, 2)
-        if block_rows is None or block_rows >= m: lse = _lse_rows(z, 0, m)
-        else:
-            f = partial(checkpoint, _lse_rows, use_reentrant=False) if torch.is_grad_enabled() and z.requires_grad else _lse_rows
-            lse = torch.cat([f(z, i, min(i + block_rows, m)) for i in range(0, m, block_rows)], 1)
-        return (lse - pos).mean()
+        return ContrastLoss.apply(z.contiguous(), block)
 
 def instance_contrastive_loss(
     z1:Tensor, # first view, (batch, channels, time)
     z2:Tensor, # second view, aligned with `z1`
-    block_rows:int|None=None, # see `contrast`
+    block:int|None=None, # see `contrast`
 )->Tensor:
     "At every timestamp, each of the 2B series representations picks its counterpart in the other view"
     check_views(z1, z2)
-    if z1.shape[0] == 1: return z1.new_zeros((), dtype=torch.float32 if z1.dtype != torch.float64 else z1.dtype)
-    return contrast(torch.cat([z1, z2], 0).permute(2, 0, 1), block_rows)
+    if z1.shape[0] == 1: return _zero(z1)
+    return contrast(torch.cat([z1, z2], 0).permute(2, 0, 1), block)
 
 def temporal_contrastive_loss(
     z1:Tensor, # first view, (batch, channels, time)
     z2:Tensor, # second view, aligned with `z1`
-    block_rows:int|None=None, # see `contrast`
+    block:int|None=None, # see `contrast`
 )->Tensor:
     "For every series, each of the 2T timestamp representations picks the same timestamp of the other view"
     check_views(z1, z2)
-    if z1.shape[-1] == 1: return z1.new_zeros((), dtype=torch.float32 if z1.dtype != torch.float64 else z1.dtype)
-    return contrast(torch.cat([z1, z2], 2).transpose(1, 2), block_rows)
+    if z1.shape[-1] == 1: return _zero(z1)
+    return contrast(torch.cat([z1, z2], 2).transpose(1, 2), block)
+
+def _zero(z): return z.new_zeros((), dtype=torch.float64 if z.dtype == torch.float64 else torch.float32)
+
+# %% ../nbs/00_losses.ipynb #a81b62b2
+def _sim(z:Tensor, a:int, b:int, c:int, d:int)->Tensor:
+    "Block `[a:b, c:d]` of `z @ z.T`, the diagonal of `z @ z.T` set to -inf"
+    s = z[:, a:b] @ z[:, c:d].transpose(1, 2)
+    if a == c: s.diagonal(dim1=1, dim2=2).fill_(float('-inf'))
+    return s
+
+def _blocks(m:int, block:int|None):
+    "Pairs of row ranges `(a, b, c, d)` covering the blocks on and above the diagonal"
+    block = m if block is None else max(1, min(block, m))
+    edges = [(i, min(i + block, m)) for i in range(0, m, block)]
+    return [(a, b, c, d) for i, (a, b) in enumerate(edges) for (c, d) in edges[i:]]
+
+class ContrastLoss(torch.autograd.Function):
+    "`contrast` with a blockwise forward (running log-sum-exp) and a backward that recomputes each block"
+    @staticmethod
+    def forward(ctx, z:Tensor, block:int|None):
+        G, m, _ = z.shape
+        blocks = _blocks(m, block)
+        lse = z.new_full((G, m), float('-inf'))
+        for a, b, c, d in blocks:
+            s = _sim(z, a, b, c, d)
+            lse[:, a:b] = torch.logaddexp(lse[:, a:b], s.logsumexp(2))
+            if a != c: lse[:, c:d] = torch.logaddexp(lse[:, c:d], s.logsumexp(1))
+        n = m // 2
+        pos = (z[:, :n] * z[:, n:]).sum(-1)
+        ctx.save_for_backward(z, lse)
+        ctx.blocks, ctx.s = blocks, (s if len(blocks) == 1 else None)
+        return (lse.sum() - 2 * pos.sum()) / lse.numel()
+
+    @staticmethod
+    def backward(ctx, g:Tensor):
+        z, lse = ctx.saved_tensors
+        s_kept, ctx.s = ctx.s, None # a kept matrix is consumed in place: a second backward recomputes it
+        n, dz = z.shape[1] // 2, torch.zeros_like(z)
+        for a, b, c, d in ctx.blocks:
+            s = s_kept if s_kept is not None else _sim(z, a, b, c, d)
+            q = (s - lse[:, a:b, None]).exp_()
+            if a == c: q = q + q.transpose(1, 2)
+            else: q += s.sub_(lse[:, None, c:d]).exp_()
+            dz[:, a:b] += q @ z[:, c:d]
+            if a != c: dz[:, c:d] += q.transpose(1, 2) @ z[:, a:b]
+        dz -= 2 * torch.cat([z[:, n:], z[:, :n]], 1)
+        return dz * (g / lse.numel()), None
 
 # %% ../nbs/00_losses.ipynb #1553be10
 def n_levels(
@@ -93,23 +125,23 @@ def pool_to_level(
     return z if level == 0 else F.max_pool1d(z, 2 ** level)
 
 # %% ../nbs/00_losses.ipynb #c5d77064
-def block_rows_for(
+def block_for(
     groups:int, # number of similarity matrices
     m:int, # rows (= columns) of each matrix
     max_dense:int|None, # most elements computed at once; `None`: no limit
+    block:int=512, # rows of a block
 )->int|None:
-    "Rows per block so that a block of `groups` matrices `m` wide holds at most `max_dense` elements"
-    if max_dense is None or groups * m * m <= max_dense: return None
-    return max(1, max_dense // (groups * m))
+    "Block size for `contrast`: `None` (all at once) when `groups` matrices of `m`×`m` fit in `max_dense`, else `block`"
+    return None if max_dense is None or groups * m * m <= max_dense else block
 
 def _level_loss(z1, z2, level, alpha, temporal_unit, max_dense):
     "Loss of two views already pooled to `level`"
     B, _, T = z1.shape
     loss = 0.
-    if alpha != 0: loss = alpha * instance_contrastive_loss(z1, z2, block_rows_for(T, 2 * B, max_dense))
+    if alpha != 0: loss = alpha * instance_contrastive_loss(z1, z2, block_for(T, 2 * B, max_dense))
     if 1 - alpha != 0 and level >= temporal_unit and T > 1:
-        loss = loss + (1 - alpha) * temporal_contrastive_loss(z1, z2, block_rows_for(B, 2 * T, max_dense))
-    return loss if isinstance(loss, Tensor) else z1.new_zeros((), dtype=torch.float32 if z1.dtype != torch.float64 else z1.dtype)
+        loss = loss + (1 - alpha) * temporal_contrastive_loss(z1, z2, block_for(B, 2 * T, max_dense))
+    return loss if isinstance(loss, Tensor) else _zero(z1)
 
 # %% ../nbs/00_losses.ipynb #ecf071df
 def level_loss(
@@ -118,7 +150,7 @@ def level_loss(
     level:int, # pyramid level, 0 = finest
     alpha:float=0.5, # weight of the instance term; the temporal term gets `1-alpha`
     temporal_unit:int=0, # finest level that has a temporal term
-    max_dense:int|None=2**28, # above this many similarity elements, compute in row blocks
+    max_dense:int|None=2**23, # above this many similarity elements, compute in blocks
 )->Tensor:
     "Loss of one level of the pyramid, reached by one max-pool of kernel `2**level`, with autograd"
     check_views(z1, z2)
@@ -132,7 +164,7 @@ def level_losses(
     z2:Tensor, # second view, aligned with `z1`
     alpha:float=0.5, # weight of the instance term; the temporal term gets `1-alpha`
     temporal_unit:int=0, # finest level that has a temporal term
-    max_dense:int|None=2**28, # above this many similarity elements, compute in row blocks
+    max_dense:int|None=2**23, # above this many similarity elements, compute in blocks
     skip:int|None=None, # a level to leave out (its entry is NaN), e.g. one already computed
 )->Tensor:
     "1-D tensor with the loss of every level of the pyramid, finest first"
@@ -149,7 +181,7 @@ def hierarchical_contrastive_loss(
     z2:Tensor, # second view, aligned with `z1`
     alpha:float=0.5, # weight of the instance term; the temporal term gets `1-alpha`
     temporal_unit:int=0, # finest level that has a temporal term
-    max_dense:int|None=2**28, # above this many similarity elements, compute in row blocks
+    max_dense:int|None=2**23, # above this many similarity elements, compute in blocks
 )->Tensor:
     "TS2Vec's hierarchical contrastive loss: the mean of the losses of all levels"
     return level_losses(z1, z2, alpha, temporal_unit, max_dense).mean()
@@ -160,7 +192,7 @@ class HierarchicalContrastiveLoss:
     def __init__(self,
         alpha:float=0.5, # weight of the instance term; the temporal term gets `1-alpha`
         temporal_unit:int=0, # finest level that has a temporal term
-        max_dense:int|None=2**28, # above this many similarity elements, compute in row blocks
+        max_dense:int|None=2**23, # above this many similarity elements, compute in blocks
     ):
         if not 0 <= alpha <= 1: raise ValueError(f"alpha must be in [0, 1], got {alpha}")
         self.alpha, self.temporal_unit, self.max_dense = alpha, temporal_unit, max_dense

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 import torch
-from hierts_tsai.losses import (instance_contrastive_loss, temporal_contrastive_loss, level_loss, level_losses,
+from hierts_tsai.losses import (contrast, instance_contrastive_loss, temporal_contrastive_loss, level_loss, level_losses,
                                 hierarchical_contrastive_loss, HierarchicalContrastiveLoss)
 
 # ---- an independent NumPy implementation, written from the definition ---------------------------------------
@@ -77,8 +77,27 @@ def test_gradcheck():
     z2 = torch.randn(3, 4, 6, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda a, b: hierarchical_contrastive_loss(a, b, 0.4), (z1, z2))
     assert torch.autograd.gradcheck(lambda a, b: level_loss(a, b, 1), (z1, z2))
-    # blockwise path (row blocks, recomputed in backward)
-    assert torch.autograd.gradcheck(lambda a, b: hierarchical_contrastive_loss(a, b, max_dense=20), (z1, z2))
+    # blockwise path: blocks on and above the diagonal, recomputed in backward
+    assert torch.autograd.gradcheck(lambda a, b: temporal_contrastive_loss(a, b, block=5), (z1, z2))
+    assert torch.autograd.gradcheck(lambda a, b: instance_contrastive_loss(a, b, block=2), (z1, z2))
+
+@pytest.mark.parametrize('T,block', [(7, 3), (64, 20), (300, 128), (301, 512)])
+def test_blockwise_equals_dense_values_and_gradients(T, block):
+    g = torch.Generator().manual_seed(T)
+    z = torch.randn(4, 2 * T, 16, generator=g) * 0.5
+    z1, z2 = z.clone().requires_grad_(), z.clone().requires_grad_()
+    dense, blocked = contrast(z1), contrast(z2, block)
+    torch.testing.assert_close(blocked, dense, rtol=1e-5, atol=0)
+    dense.backward(); blocked.backward()
+    torch.testing.assert_close(z2.grad, z1.grad, rtol=1e-5, atol=1e-7)
+
+def test_level_losses_switch_to_blocks_above_max_dense():
+    "max_dense=1 forces blocks of 512 rows at level 0 (2T=1200 rows): same values and gradients as all-dense"
+    z1 = torch.randn(2, 8, 600, requires_grad=True); z2 = torch.randn(2, 8, 600)
+    a = level_losses(z1, z2, max_dense=None); a.mean().backward(); ga = z1.grad.clone(); z1.grad = None
+    b = level_losses(z1, z2, max_dense=1); b.mean().backward()
+    torch.testing.assert_close(b, a, rtol=1e-5, atol=0)
+    torch.testing.assert_close(z1.grad, ga, rtol=1e-5, atol=1e-8)
 
 def test_batch_permutation_invariant():
     z1, z2 = torch.randn(6, 8, 20, dtype=torch.float64), torch.randn(6, 8, 20, dtype=torch.float64)
