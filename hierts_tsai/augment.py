@@ -16,8 +16,8 @@ __all__ = ['Crops', 'random_crops', 'take_per_row', 'make_views', 'binomial_mask
 
 # %% ../nbs/01_augment.ipynb #8f5e3259
 class Crops(NamedTuple):
-    "Where the two views of a batch come from (TS2Vec's names), offsets per series"
-    crop_l:int; left:int; right:int; eleft:int; eright:int; offsets:np.ndarray
+    "Where the two views of a batch of series of length `T` come from (TS2Vec's names), offsets per series"
+    crop_l:int; left:int; right:int; eleft:int; eright:int; offsets:np.ndarray; T:int
 
 def random_crops(
     T:int, # length of the batch's series
@@ -34,7 +34,7 @@ def random_crops(
     left = int(rng.integers(T - crop_l + 1)); right = left + crop_l
     eleft = int(rng.integers(left + 1)); eright = int(rng.integers(right, T + 1))
     offsets = rng.integers(-eleft, T - eright + 1, size=B)
-    return Crops(crop_l, left, right, eleft, eright, offsets)
+    return Crops(crop_l, left, right, eleft, eright, offsets, T)
 
 def take_per_row(
     x:Tensor, # (batch, channels, time)

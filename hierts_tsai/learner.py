@@ -73,6 +73,7 @@ class SWA(Callback):
     def before_fit(self):
         if getattr(self.learn, 'swa_model', None) is None:
             self.learn.swa_model = AveragedModel(get_model(self.model), use_buffers=True)
+            self.learn.swa_model.update_parameters(get_model(self.model)) # TS2Vec counts the initial weights
     def after_step(self): self.learn.swa_model.update_parameters(get_model(self.model))
     def state_dict(self):
         m = getattr(self.learn, 'swa_model', None)
@@ -224,10 +225,10 @@ def _check_encode_input(X, c_in):
 def _train_series(dls)->np.ndarray:
     "The training series of `dls` as an array (n, channels, time)"
     ds = dls.train.dataset
-    if hasattr(ds, 'ptls'): X = ds.ptls[0]
-    else: X = [ds[i][0] for i in range(len(ds))]
-    if isinstance(X, (list, tuple)): X = np.stack([np.asarray(_plain(o)) for o in X]) if len(X) else np.zeros((0, 1, 0))
-    return check_series(np.asarray(_plain(X) if isinstance(X, Tensor) else X), 'the training set')
+    X = ds.ptls[0] if hasattr(ds, 'ptls') else None               # tsai's TSDatasets: the split's series
+    if X is not None and not isinstance(X, (Tensor, np.ndarray)): X = getattr(X, 'items', None)
+    if X is None: X = np.stack([np.asarray(_plain(ds[i][0])) for i in range(len(ds))]) if len(ds) else np.zeros((0, 1, 0))
+    return check_series(_plain(X) if isinstance(X, Tensor) else X, 'the training set')
 
 def _with_train_series(dls, X:np.ndarray):
     "`dls` whose training DataLoader yields `X` (unlabeled), same batch size (at most len(X)) and batch transforms"
