@@ -91,7 +91,7 @@ def load_ts_pair(
 def bundled_path(name:str='BasicMotions')->Path:
     "Path of the `_TRAIN.ts` file of a dataset shipped inside the package"
     from importlib.resources import files
-    return Path(str(files('hierts_tsai'))) / 'data' / f'{name}_TRAIN.ts'
+    return Path(str(files('hierts_tsai'))) / 'datasets' / f'{name}_TRAIN.ts'
 
 def load_ucr(
     name:str, # UEA/UCR dataset name, e.g. 'NATOPS'

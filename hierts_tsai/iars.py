@@ -12,7 +12,7 @@ from fastai.callback.core import Callback
 from .losses import HierarchicalContrastiveLoss, n_levels
 
 # %% auto #0
-__all__ = ['align_from_coarsest', 'iars_probs', 'level_at_depth', 'IARS']
+__all__ = ['align_from_coarsest', 'iars_probs', 'level_at_depth', 'IARS', 'plot_history']
 
 # %% ../nbs/04_iars.ipynb #a5f7419e
 def align_from_coarsest(
@@ -160,21 +160,28 @@ class IARS(Callback):
 
     def plot(self, figsize=(11, 3.5)):
         "Per-level loss curves (aligned from the coarsest) and the histogram of the trained levels"
-        import matplotlib.pyplot as plt
-        h = self.history
-        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=figsize)
-        pts = [(i, v) for i, v in enumerate(h['vector']) if v is not None]
-        D = max((len(v) for _, v in pts), default=0)
-        for d in range(D):
-            xs = [i for i, v in pts if len(v) > d]
-            ax1.plot(xs, [v[-1 - d] for _, v in pts if len(v) > d], label=f'depth {d}', lw=1)
-        ax1.set(xlabel='training step', ylabel='loss', title='per-level loss (depth 0 = coarsest)')
-        if D: ax1.legend(fontsize=7, ncol=2)
-        depths = [d for d in h['depth'] if d is not None]
-        if depths: ax2.hist(depths, bins=np.arange(max(depths) + 2) - 0.5, rwidth=0.8)
-        ax2.set(xlabel='trained level (depth from the coarsest)', ylabel='steps', title=f'levels trained ({self.mode})')
-        fig.tight_layout()
-        return fig
+        return plot_history(self.history, self.mode, figsize)
+
+def plot_history(
+    history:dict, # `IARS.history`
+    mode:str='iars', # for the title
+    figsize=(11, 3.5), # size of the figure
+):
+    "Per-level loss curves (aligned from the coarsest) and the histogram of the trained levels of an `IARS` history"
+    import matplotlib.pyplot as plt
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=figsize)
+    pts = [(i, v) for i, v in enumerate(history['vector']) if v is not None]
+    D = max((len(v) for _, v in pts), default=0)
+    for d in range(D):
+        xs = [i for i, v in pts if len(v) > d]
+        ax1.plot(xs, [v[-1 - d] for _, v in pts if len(v) > d], label=f'depth {d}', lw=1)
+    ax1.set(xlabel='training step', ylabel='loss', title='per-level loss (depth 0 = coarsest)')
+    if D: ax1.legend(fontsize=7, ncol=2)
+    depths = [d for d in history['depth'] if d is not None]
+    if depths: ax2.hist(depths, bins=np.arange(max(depths) + 2) - 0.5, rwidth=0.8)
+    ax2.set(xlabel='trained level (depth from the coarsest)', ylabel='steps', title=f'levels trained ({mode})')
+    fig.tight_layout()
+    return fig
 
 def _mean_aligned(vs)->np.ndarray:
     "Mean of loss vectors of different lengths, aligned from the coarsest level (finest first)"

@@ -248,7 +248,7 @@ def ts2vec_learner(
     lr:float=1e-3, # learning rate (TS2Vec: 1e-3, constant)
     opt_func=Adam, # optimizer; the default with `wd=0.01` and TS2Vec's betas is torch's AdamW
     wd:float=0.01, # decoupled weight decay (AdamW's default)
-    max_dense:int|None=2**23, # similarity matrices with more elements are computed in blocks (bounded memory)
+    max_dense:int|None=2**20, # similarity matrices with more elements are computed in blocks (bounded memory)
     cbs=None, # more callbacks
     seed:int|None=None, # seed torch, numpy and random first (as `ts_learner` does)
     **kwargs, # passed to `Learner`

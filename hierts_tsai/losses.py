@@ -50,7 +50,7 @@ def instance_contrastive_loss(
     "At every timestamp, each of the 2B series representations picks its counterpart in the other view"
     check_views(z1, z2)
     if z1.shape[0] == 1: return _zero(z1)
-    return contrast(torch.cat([z1, z2], 0).permute(2, 0, 1), block)
+    return contrast(torch.cat([z1.permute(2, 0, 1), z2.permute(2, 0, 1)], 1), block)
 
 def temporal_contrastive_loss(
     z1:Tensor, # first view, (batch, channels, time)
@@ -65,6 +65,17 @@ def temporal_contrastive_loss(
 def _zero(z): return z.new_zeros((), dtype=torch.float64 if z.dtype == torch.float64 else torch.float32)
 
 # %% ../nbs/00_losses.ipynb #a81b62b2
+_FLOOR = -80. # exp(-80) ≈ 2e-35: negligible next to a row's largest term (exp(0)), and above float32's denormals
+
+def _exp_below(s:Tensor, top:Tensor)->Tensor:
+    "exp(s - top), in place, with exponents floored at -80: denormal floats make a CPU's exp several times slower"
+    return s.sub_(top).clamp_min_(_FLOOR).exp_()
+
+def _lse(s:Tensor, dim:int, keep:bool=True)->Tensor:
+    "log-sum-exp of `s` along `dim`; `s` is overwritten unless `keep`"
+    m = s.amax(dim, keepdim=True)
+    return _exp_below(s.clone() if keep else s, m).sum(dim).log_() + m.squeeze(dim)
+
 def _sim(z:Tensor, a:int, b:int, c:int, d:int)->Tensor:
     "Block `[a:b, c:d]` of `z @ z.T`, the diagonal of `z @ z.T` set to -inf"
     s = z[:, a:b] @ z[:, c:d].transpose(1, 2)
@@ -83,15 +94,18 @@ class ContrastLoss(torch.autograd.Function):
     def forward(ctx, z:Tensor, block:int|None):
         G, m, _ = z.shape
         blocks = _blocks(m, block)
+        keep = len(blocks) == 1 and ctx.needs_input_grad[0] # a single block is kept for the backward
         lse = z.new_full((G, m), float('-inf'))
         for a, b, c, d in blocks:
             s = _sim(z, a, b, c, d)
-            lse[:, a:b] = torch.logaddexp(lse[:, a:b], s.logsumexp(2))
-            if a != c: lse[:, c:d] = torch.logaddexp(lse[:, c:d], s.logsumexp(1))
+            if a == c: lse[:, a:b] = torch.logaddexp(lse[:, a:b], _lse(s, 2, keep))
+            else:
+                lse[:, a:b] = torch.logaddexp(lse[:, a:b], _lse(s, 2))
+                lse[:, c:d] = torch.logaddexp(lse[:, c:d], _lse(s, 1, keep=False))
         n = m // 2
         pos = (z[:, :n] * z[:, n:]).sum(-1)
         ctx.save_for_backward(z, lse)
-        ctx.blocks, ctx.s = blocks, (s if len(blocks) == 1 else None)
+        ctx.blocks, ctx.s = blocks, (s if keep else None)
         return (lse.sum() - 2 * pos.sum()) / lse.numel()
 
     @staticmethod
@@ -101,9 +115,11 @@ class ContrastLoss(torch.autograd.Function):
         n, dz = z.shape[1] // 2, torch.zeros_like(z)
         for a, b, c, d in ctx.blocks:
             s = s_kept if s_kept is not None else _sim(z, a, b, c, d)
-            q = (s - lse[:, a:b, None]).exp_()
-            if a == c: q = q + q.transpose(1, 2)
-            else: q += s.sub_(lse[:, None, c:d]).exp_()
+            q = _exp_below(s.clone(), lse[:, a:b, None])         # softmax of rows a:b
+            if a == c:
+                q = q + q.transpose(1, 2)
+                q.diagonal(dim1=1, dim2=2).zero_()
+            else: q += _exp_below(s, lse[:, None, c:d])          # (softmax of rows c:d)ᵀ
             dz[:, a:b] += q @ z[:, c:d]
             if a != c: dz[:, c:d] += q.transpose(1, 2) @ z[:, a:b]
         dz -= 2 * torch.cat([z[:, n:], z[:, :n]], 1)
@@ -129,7 +145,7 @@ def block_for(
     groups:int, # number of similarity matrices
     m:int, # rows (= columns) of each matrix
     max_dense:int|None, # most elements computed at once; `None`: no limit
-    block:int=512, # rows of a block
+    block:int=256, # rows of a block
 )->int|None:
     "Block size for `contrast`: `None` (all at once) when `groups` matrices of `m`×`m` fit in `max_dense`, else `block`"
     return None if max_dense is None or groups * m * m <= max_dense else block
@@ -150,7 +166,7 @@ def level_loss(
     level:int, # pyramid level, 0 = finest
     alpha:float=0.5, # weight of the instance term; the temporal term gets `1-alpha`
     temporal_unit:int=0, # finest level that has a temporal term
-    max_dense:int|None=2**23, # above this many similarity elements, compute in blocks
+    max_dense:int|None=2**20, # above this many similarity elements, compute in blocks
 )->Tensor:
     "Loss of one level of the pyramid, reached by one max-pool of kernel `2**level`, with autograd"
     check_views(z1, z2)
@@ -164,7 +180,7 @@ def level_losses(
     z2:Tensor, # second view, aligned with `z1`
     alpha:float=0.5, # weight of the instance term; the temporal term gets `1-alpha`
     temporal_unit:int=0, # finest level that has a temporal term
-    max_dense:int|None=2**23, # above this many similarity elements, compute in blocks
+    max_dense:int|None=2**20, # above this many similarity elements, compute in blocks
     skip:int|None=None, # a level to leave out (its entry is NaN), e.g. one already computed
 )->Tensor:
     "1-D tensor with the loss of every level of the pyramid, finest first"
@@ -181,7 +197,7 @@ def hierarchical_contrastive_loss(
     z2:Tensor, # second view, aligned with `z1`
     alpha:float=0.5, # weight of the instance term; the temporal term gets `1-alpha`
     temporal_unit:int=0, # finest level that has a temporal term
-    max_dense:int|None=2**23, # above this many similarity elements, compute in blocks
+    max_dense:int|None=2**20, # above this many similarity elements, compute in blocks
 )->Tensor:
     "TS2Vec's hierarchical contrastive loss: the mean of the losses of all levels"
     return level_losses(z1, z2, alpha, temporal_unit, max_dense).mean()
@@ -192,7 +208,7 @@ class HierarchicalContrastiveLoss:
     def __init__(self,
         alpha:float=0.5, # weight of the instance term; the temporal term gets `1-alpha`
         temporal_unit:int=0, # finest level that has a temporal term
-        max_dense:int|None=2**23, # above this many similarity elements, compute in blocks
+        max_dense:int|None=2**20, # above this many similarity elements, compute in blocks
     ):
         if not 0 <= alpha <= 1: raise ValueError(f"alpha must be in [0, 1], got {alpha}")
         self.alpha, self.temporal_unit, self.max_dense = alpha, temporal_unit, max_dense

@@ -92,7 +92,7 @@ def test_blockwise_equals_dense_values_and_gradients(T, block):
     torch.testing.assert_close(z2.grad, z1.grad, rtol=1e-5, atol=1e-7)
 
 def test_level_losses_switch_to_blocks_above_max_dense():
-    "max_dense=1 forces blocks of 512 rows at level 0 (2T=1200 rows): same values and gradients as all-dense"
+    "max_dense=1 forces blocks of 256 rows at level 0 (2T=1200 rows): same values and gradients as all-dense"
     z1 = torch.randn(2, 8, 600, requires_grad=True); z2 = torch.randn(2, 8, 600)
     a = level_losses(z1, z2, max_dense=None); a.mean().backward(); ga = z1.grad.clone(); z1.grad = None
     b = level_losses(z1, z2, max_dense=1); b.mean().backward()
