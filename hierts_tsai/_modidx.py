@@ -187,4 +187,7 @@ d = { 'settings': { 'branch': 'main',
                                     'hierts_tsai.losses.n_levels': ('losses.html#n_levels', 'hierts_tsai/losses.py'),
                                     'hierts_tsai.losses.pool_to_level': ('losses.html#pool_to_level', 'hierts_tsai/losses.py'),
                                     'hierts_tsai.losses.temporal_contrastive_loss': ( 'losses.html#temporal_contrastive_loss',
-                                                                                      'hierts_tsai/losses.py')}}}
+                                                                                      'hierts_tsai/losses.py')},
+            'hierts_tsai.transfer': { 'hierts_tsai.transfer.check_weights': ('transfer.html#check_weights', 'hierts_tsai/transfer.py'),
+                                      'hierts_tsai.transfer.transfer_learner': ( 'transfer.html#transfer_learner',
+                                                                                 'hierts_tsai/transfer.py')}}}

@@ -11,8 +11,9 @@ from .augment import *
 from .encoder import *
 from .learner import *
 from .iars import *
+from .transfer import *
 from .evaluate import *
 from .data import *
 from .bench import *
-from . import losses, augment, encoder, learner, iars, evaluate, data, bench
-__all__ = [n for m in (losses, augment, encoder, learner, iars, evaluate, data, bench) for n in m.__all__]
+from . import losses, augment, encoder, learner, iars, transfer, evaluate, data, bench
+__all__ = [n for m in (losses, augment, encoder, learner, iars, transfer, evaluate, data, bench) for n in m.__all__]

@@ -1,32 +1,39 @@
 """Render README.md from nbs/index.ipynb, and the docs site from all notebooks, without quarto.
 
-    python tools/make_docs.py readme [--check]   # README.md from nbs/index.ipynb (nbconvert to markdown)
-    python tools/make_docs.py docs [--out _docs] # one HTML page per notebook + an index (nbconvert to HTML)
+    python tools/make_docs.py readme [--check]            # README.md from nbs/index.ipynb (nbconvert to markdown)
+    python tools/make_docs.py docs [--out _docs] [--check] # one HTML page per notebook (nbconvert to HTML)
 
-`--check` exits with status 1 when README.md differs from what the notebook renders to.
+`readme --check` exits with status 1 when README.md differs from what the notebook renders to.
+`docs` writes `index.html` (from nbs/index.ipynb), then one page per other notebook, each with a sidebar
+linking all pages by their first markdown heading. Notebooks are rendered as stored, not executed.
+`docs --check` renders, then exits with status 1 unless every page exists, has content, shows its title
+and has no `#|` directive line left in its code.
 (`nbdev_readme` / `nbdev_docs` do the same with quarto, for anyone who has it.)
 """
-import argparse, re, sys
+import argparse, html, os, re, sys
 from pathlib import Path
 import nbformat
-from nbconvert import MarkdownExporter
+from nbconvert import HTMLExporter, MarkdownExporter
 from nbconvert.preprocessors import Preprocessor
+from pygments.formatters import HtmlFormatter
 
 ROOT = Path(__file__).resolve().parents[1]
 NBS = ROOT / 'nbs'
+DIRECTIVE = re.compile(r'\s*#\|')
 
 class NbdevClean(Preprocessor):
-    "Drop `#| hide` cells and `#| ...` directive lines, as nbdev's renderers do"
+    "Drop `#| hide` (`#| include: false`) cells and `#| ...` directive lines; honour `#| echo: false`, `#| output: false`"
     def preprocess(self, nb, resources):
         cells = []
         for c in nb.cells:
-            src = c.source.lstrip()
-            if c.cell_type == 'code' and re.match(r'#\|\s*(hide|default_exp|export)\b', src) and 'hide' in src.splitlines()[0]: continue
             if c.cell_type == 'code':
                 lines = c.source.splitlines()
-                if lines and re.match(r'#\|\s*(default_exp|hide)', lines[0]) and len(lines) == 1: continue
-                c.source = '\n'.join(l for l in lines if not re.match(r'\s*#\|', l)).strip('\n')
-                if not c.source and not c.get('outputs'): continue
+                ds = {' '.join(re.split(r'[\s:]+', l.split('|', 1)[1].strip().lower())) for l in lines if DIRECTIVE.match(l)}
+                if ds & {'hide', 'include false'}: continue
+                c.source = '\n'.join(l for l in lines if not DIRECTIVE.match(l)).strip('\n')
+                if 'echo false' in ds: c.metadata['transient'] = {'remove_source': True}
+                if 'output false' in ds: c.outputs = []
+                if not c.source and not c.outputs: continue
             cells.append(c)
         nb.cells = cells
         return nb, resources
@@ -38,10 +45,77 @@ def render_readme()->str:
     body, _ = ex.from_notebook_node(nb)
     return re.sub(r'\n{3,}', '\n\n', body).strip() + '\n'
 
+CSS = """
+body{margin:0;display:flex;font:16px/1.55 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#222}
+nav{position:sticky;top:0;height:100vh;overflow:auto;box-sizing:border-box;flex:none;width:14rem;
+    padding:1.2rem .8rem;background:#f6f7f9;border-right:1px solid #e3e5e8}
+nav a{display:block;padding:.25rem .5rem;border-radius:4px;color:#2d4a6b;text-decoration:none}
+nav a:hover{background:#e8ecf2} nav a.here{background:#dde6f3;font-weight:600}
+nav .site{font-size:1.15rem;font-weight:700;margin-bottom:.6rem}
+main{flex:1;min-width:0;max-width:58rem;padding:1rem 2.5rem 4rem}
+h1,h2,h3{line-height:1.25} .prompt{display:none} img{max-width:100%;height:auto}
+pre{overflow-x:auto;font:13.5px/1.45 ui-monospace,Menlo,Consolas,"DejaVu Sans Mono",monospace}
+.input_area pre{padding:.6rem .9rem;border:1px solid #e4e4ea;border-radius:6px}
+.output_area pre{margin:.2rem 0 1rem;padding:0 .9rem} .output_stderr{background:#fdf1f1}
+code{font-size:.9em;background:#f1f2f5;padding:.05em .3em;border-radius:3px} pre code{background:none;padding:0}
+table{border-collapse:collapse;margin:.6rem 0;font-size:.93em} th,td{border:1px solid #dcdde2;padding:.3rem .6rem;text-align:left}
+blockquote{margin:0 0 1rem;padding-left:1rem;border-left:3px solid #cfd6e0;color:#555}
+hr{border:0;border-top:1px solid #e3e5e8;margin:1.5rem 0}
+.anchor-link{margin-left:.3rem;color:#bbc;text-decoration:none;visibility:hidden} :hover>.anchor-link{visibility:visible}
+@media (max-width:800px){body{display:block} nav{position:static;height:auto;width:auto}}
+""" + HtmlFormatter().get_style_defs('.highlight')
+MATHJAX = ("<script>window.MathJax={tex:{inlineMath:[['$','$'],['\\\\(','\\\\)']]}}</script>"
+           '<script async src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml.js"></script>')
+
+def notebooks()->list[Path]:
+    "nbs/index.ipynb, then the numbered notebooks in order, then any others (skipping `.*` and `_*` files and folders)"
+    nbs = [p.relative_to(NBS) for p in NBS.rglob('*.ipynb')]
+    nbs = [p for p in nbs if not any(s[0] in '._' for s in p.parts)]
+    return [NBS/p for p in sorted(nbs, key=lambda p: (p.as_posix() != 'index.ipynb', not p.name[0].isdigit(), p.as_posix()))]
+
+def nb_title(nb, path:Path)->str:
+    "The notebook's first markdown heading as plain text, or its file name"
+    for c in nb.cells:
+        m = c.cell_type == 'markdown' and re.search(r'^#+\s+(.+)$', c.source, re.M)
+        if m: return re.sub(r'[`*]', '', m.group(1)).strip()
+    return path.stem
+
+def render_docs(out:Path)->dict:
+    "Write one HTML page per notebook into `out`, each with a sidebar linking all pages; return {page: title}"
+    ex = HTMLExporter(template_name='basic') # the cells only: the page around them is ours
+    ex.register_preprocessor(NbdevClean(), enabled=True)
+    nbs = {p: nbformat.read(p, as_version=4) for p in notebooks()}
+    pages = {p: out/p.relative_to(NBS).with_suffix('.html') for p in nbs}
+    titles = {p: nb_title(nb, p) for p, nb in nbs.items()}
+    site = titles[NBS/'index.ipynb']
+    for p, nb in nbs.items():
+        page = pages[p]
+        link = lambda q, text: f'<a href="{Path(os.path.relpath(pages[q], page.parent)).as_posix()}"{" class=here" * (q == p)}>{html.escape(text)}</a>'
+        nav = '<div class="site">' + link(NBS/'index.ipynb', site) + '</div>\n' + '\n'.join(link(q, titles[q]) for q in nbs if q.stem != 'index')
+        body, _ = ex.from_notebook_node(nb)
+        body = re.sub(r'(href="(?![a-z]+:)[^"#]*)\.ipynb', r'\1.html', body) # links between notebooks
+        page.parent.mkdir(parents=True, exist_ok=True)
+        page.write_text(f'<!doctype html>\n<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">\n'
+                        f'<title>{html.escape(titles[p])} – {html.escape(site)}</title>\n<style>{CSS}</style>\n{MATHJAX}\n</head>\n'
+                        f'<body>\n<nav>\n{nav}\n</nav>\n<main>\n{body}\n</main>\n</body></html>\n', encoding='utf-8')
+    return {pages[p]: titles[p] for p in nbs}
+
+def check_docs(pages:dict)->list[str]:
+    "Problems with the rendered `pages` ({page: title}): missing, empty, untitled, or with `#|` lines left in code"
+    problems = []
+    for page, title in pages.items():
+        src = page.read_text(encoding='utf-8') if page.exists() else ''
+        text = html.unescape(re.sub(r'<[^>]+>', '', src.partition('<main>')[2]))
+        if not text.strip(): problems.append(f'{page}: missing or empty'); continue
+        if title not in text: problems.append(f'{page}: title {title!r} not in the page')
+        code = html.unescape(re.sub(r'<[^>]+>', '', ''.join(re.findall(r'class="input_area">(.*?)</pre>', src, re.S))))
+        problems += [f'{page}: directive line left: {l.strip()!r}' for l in code.splitlines() if DIRECTIVE.match(l)]
+    return problems
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('what', choices=['readme', 'docs'])
-    p.add_argument('--check', action='store_true', help='fail if README.md is out of date')
+    p.add_argument('--check', action='store_true', help='readme: fail if README.md is out of date; docs: verify the rendered pages')
     p.add_argument('--out', default=str(ROOT / '_docs'), help='folder of the docs site')
     a = p.parse_args(argv)
     if a.what == 'readme':
@@ -55,6 +129,15 @@ def main(argv=None):
         path.write_text(text, encoding='utf-8')
         print(f'wrote {path}')
         return 0
-    raise SystemExit('docs: not implemented yet')
+    out = Path(a.out)
+    pages = render_docs(out)
+    if a.check:
+        if problems := check_docs(pages):
+            print(f'docs check failed ({len(problems)} problems):', *problems, sep='\n  ', file=sys.stderr)
+            return 1
+        print(f'docs ok: {len(pages)} pages in {out}')
+        return 0
+    print(f'wrote {len(pages)} pages to {out}')
+    return 0
 
 if __name__ == '__main__': sys.exit(main())
