@@ -13,7 +13,8 @@ from torch import Tensor
 from torch.optim.swa_utils import AveragedModel
 from fastcore.basics import store_attr, ifnone
 from fastcore.foundation import L
-from fastai.torch_core import TensorBase, default_device, get_model, rank_distrib, distrib_barrier, set_seed
+import torch.distributed as dist
+from fastai.torch_core import TensorBase, default_device, get_model, rank_distrib, num_distrib, distrib_barrier, set_seed
 from fastai.callback.core import Callback, CancelTrainException
 from fastai.learner import Learner, load_model
 from fastai.optimizer import Adam
@@ -23,9 +24,11 @@ from tsai.models.utils import build_ts_model
 from .losses import HierarchicalContrastiveLoss
 from .augment import check_series, prepare_series, random_crops, make_views, binomial_mask, random_window
 from .encoder import TS2VecEncoder, ContrastiveModel, backbone_out_channels
+from .iars import _from_rank0
 
 # %% auto #0
-__all__ = ['TS2VecViews', 'SWA', 'IterLimit', 'default_n_iters', 'pool_repr', 'TS2VecLearner', 'ts2vec_learner']
+__all__ = ['TS2VecViews', 'SWA', 'IterLimit', 'Autocast', 'default_n_iters', 'pool_repr', 'embed_windows', 'TS2VecLearner',
+           'ts2vec_learner']
 
 # %% ../nbs/03_learner.ipynb #907dccf7
 def _plain(x):
@@ -45,11 +48,13 @@ class TS2VecViews(Callback):
         self.rng, self.crops = None, None
 
     def before_fit(self):
-        if self.rng is None: self.rng = np.random.default_rng(int(torch.randint(2**62, ())))
+        if self.rng is None: # one seed for all processes in distributed training: one crop length per global batch
+            self.rng = np.random.default_rng(_from_rank0(int(torch.randint(2**62, ())), next(self.learn.model.parameters()).device))
 
     def before_batch(self):
         x = _plain(self.learn.xb[0])
         if x.ndim != 3: raise ValueError(f"batches must be (batch, channels, time), got shape {tuple(x.shape)}")
+        if x.dtype != torch.float32: x = x.float() # integer or float64 series
         if self.c_in is not None and x.shape[1] != self.c_in:
             raise ValueError(f"the model was built for {self.c_in} channels but a batch has {x.shape[1]} (shape {tuple(x.shape)}); "
                              "build the learner on DataLoaders with the same variables")
@@ -89,6 +94,18 @@ class IterLimit(Callback):
     def after_batch(self):
         if self.training and self.learn.train_iter >= self.n_iters: raise CancelTrainException()
 
+class Autocast(Callback):
+    "Mixed precision with `torch.autocast` on the model's device, CPU included (fastai's `to_fp16`/`to_bf16` autocast on CUDA only)"
+    order = 10
+    def __init__(self, dtype=torch.bfloat16): self.dtype, self.ctx = dtype, None
+    def before_batch(self):
+        self.ctx = torch.autocast(next(self.model.parameters()).device.type, dtype=self.dtype)
+        self.ctx.__enter__()
+    def after_loss(self):
+        if self.ctx is not None: self.ctx.__exit__(None, None, None); self.ctx = None
+    def after_cancel_batch(self): self.after_loss()
+    def after_fit(self): self.after_loss()
+
 def default_n_iters(
     n_values:int, # number of values in the training set (series × channels × length)
 )->int:
@@ -114,6 +131,21 @@ def pool_repr(
         return out[..., :-1] if encoding_window % 2 == 0 else out
     raise ValueError(f"encoding_window must be 'full_series', 'multiscale', None or a positive int, got {encoding_window!r}")
 
+# %% ../nbs/03_learner.ipynb #71e015a8
+def embed_windows(
+    net, # a `ContrastiveModel`
+    x:Tensor, # (batch, channels, time)
+    window:int|None, # timestamps per window; `None`: all at once
+    context:int|None, # extra timestamps on each side of a window; `None`: unknown, no windows
+):
+    "Per-timestamp representations of `x`, window by window (a generator of (batch, repr_dims, ≤window) pieces)"
+    T = x.shape[-1]
+    if window is None or context is None or T <= window + 2 * context:
+        yield net.embed(x); return
+    for s in range(0, T, window):
+        a, b = max(s - context, 0), min(s + window + context, T)
+        yield net.embed(x[..., a:b])[..., s - a:s - a + min(window, T - s)]
+
 # %% ../nbs/03_learner.ipynb #1f92b408
 class TS2VecLearner(Learner):
     "A `Learner` for hierarchical contrastive pretraining, with `fit_iters`, `encode` and `save_encoder`"
@@ -127,11 +159,28 @@ class TS2VecLearner(Learner):
     ):
         "Train for `n_iters` iterations (TS2Vec counts training in iterations)"
         n_iters = ifnone(n_iters, default_n_iters(self.n_values))
-        if len(self.dls.train) == 0: raise ValueError("the training DataLoader yields no batch")
-        n_epoch = math.ceil(n_iters / len(self.dls.train))
+        n_batches = self._train_batches()
+        if n_batches == 0: raise ValueError("the training DataLoader yields no batch" + (f" on each of the {num_distrib()} processes" if num_distrib() > 1 else ""))
+        n_epoch = math.ceil(n_iters / n_batches)
         cbs = L(cbs) + IterLimit(n_iters)
         if one_cycle: self.fit_one_cycle(n_epoch, lr, cbs=cbs, **kwargs)
         else: self.fit(n_epoch, lr, cbs=cbs, **kwargs)
+
+    def _train_batches(self)->int:
+        "Training batches per epoch in this process (fastai's `DistributedTrainer` gives each process 1/n of the set)"
+        dl, ws = self.dls.train, num_distrib()
+        if ws <= 1 or not any(type(cb).__name__ == 'DistributedTrainer' for cb in self.cbs): return len(dl)
+        n = math.ceil(ifnone(getattr(dl, 'n', None), len(dl.dataset)) / ws)
+        return n // dl.bs if dl.drop_last else math.ceil(n / dl.bs)
+
+    def fit(self, *args, **kwargs):
+        if num_distrib() > 1: _fix_distributed_dl()
+        return super().fit(*args, **kwargs)
+
+    def _do_epoch_validate(self, ds_idx=1, dl=None):
+        "Skip an empty validation set under distributed training (fastai's `DistributedDL` divides by its size)"
+        if dl is None and num_distrib() > 1 and len(self.dls[ds_idx]) == 0: return
+        super()._do_epoch_validate(ds_idx, dl)
 
     def encoder_model(self,
         swa:bool|None=None, # use the averaged weights (default: when there are any)
@@ -147,19 +196,25 @@ class TS2VecLearner(Learner):
         encoding_window:str|int|None='full_series', # see `pool_repr`
         bs:int|None=None, # batch size (default: the training batch size)
         swa:bool|None=None, # use the averaged weights (default: when there are any)
+        window:int|None=16384, # longer series are encoded this many timestamps at a time (see `embed_windows`)
     )->np.ndarray:
         "Representations of `X` as a NumPy array: (n, repr) for 'full_series', (n, repr, length) otherwise"
         X = _check_encode_input(X, self.c_in)
         net = self.encoder_model(swa)
         bs = ifnone(bs, self.dls.train.bs)
         device = next(net.parameters()).device
+        context = getattr(net.backbone, 'receptive_field', None)
+        context = None if context is None else context // 2
         was_training, out = net.training, []
         net.eval()
         try:
             with torch.no_grad():
                 for i in range(0, len(X), bs):
                     xb = torch.from_numpy(X[i:i + bs]).to(device)
-                    out.append(pool_repr(net.embed(xb), encoding_window).float().cpu())
+                    parts = embed_windows(net, xb, window, context)
+                    if encoding_window == 'full_series': z = torch.stack([p.amax(-1) for p in parts]).amax(0) # streamed max
+                    else: z = pool_repr(torch.cat(list(parts), -1), encoding_window)
+                    out.append(z.float().cpu())
         finally: net.train(was_training)
         return torch.cat(out).numpy()
 
@@ -178,7 +233,7 @@ class TS2VecLearner(Learner):
     def training_state(self)->dict:
         "What resuming needs beyond model and optimizer: callback states and random states"
         return {'cbs': {type(cb).__name__: cb.state_dict() for cb in self.cbs if hasattr(cb, 'state_dict')},
-                'torch_rng': torch.get_rng_state(), 'python_rng': random.getstate(),
+                'torch_rng': torch.get_rng_state(), 'python_rng': random.getstate(), 'numpy_rng': np.random.get_state(),
                 'dl_rng': self.dls.train.rng.getstate() if hasattr(self.dls.train, 'rng') else None}
 
     def load_training_state(self, state:dict):
@@ -186,7 +241,7 @@ class TS2VecLearner(Learner):
         for cb in self.cbs:
             sd = state['cbs'].get(type(cb).__name__)
             if sd is not None and hasattr(cb, 'load_state_dict'): cb.load_state_dict(sd)
-        torch.set_rng_state(state['torch_rng']); random.setstate(state['python_rng'])
+        torch.set_rng_state(state['torch_rng']); random.setstate(state['python_rng']); np.random.set_state(state['numpy_rng'])
         if state['dl_rng'] is not None and hasattr(self.dls.train, 'rng'): self.dls.train.rng.setstate(state['dl_rng'])
 
     def save(self, file, with_opt:bool=True, pickle_protocol:int=2):
@@ -213,6 +268,18 @@ class TS2VecLearner(Learner):
         self.load_training_state(state['hierts'])
         return self
 
+def _broadcast_idxs(self, t, rank):
+    "`DistributedDL._broadcast` on the device the process group's backend takes: CUDA for nccl, else the CPU (gloo)"
+    t = torch.tensor(t, dtype=torch.long)
+    if dist.get_backend() == 'nccl': t = t.cuda()
+    dist.broadcast(t, rank)
+    return t.cpu().tolist()
+
+def _fix_distributed_dl():
+    "fastai's `DistributedDL` broadcasts batch indices through CUDA only; make it work with gloo on CPUs too"
+    from fastai.distributed import DistributedDL
+    DistributedDL._broadcast = _broadcast_idxs
+
 def _check_encode_input(X, c_in):
     if isinstance(X, Tensor): X = X.detach().cpu().numpy()
     X = np.asarray(X)
@@ -237,7 +304,7 @@ def _with_train_series(dls, X:np.ndarray):
     return type(dls)(train, dls.valid, path=dls.path, device=dls.device)
 
 def ts2vec_learner(
-    dls:DataLoaders, # tsai DataLoaders, e.g. from `get_ts_dls`; labels, if any, are ignored
+    dls, # tsai DataLoaders (e.g. from `get_ts_dls`; labels, if any, are ignored), or an array of series (n, channels, length)
     arch=TS2VecEncoder, # `TS2VecEncoder` or a tsai arch whose backbone keeps the time axis
     arch_config:dict={}, # arguments of `arch`
     repr_dims:int=320, # channels of the per-timestamp representations
@@ -251,10 +318,15 @@ def ts2vec_learner(
     max_dense:int|None=2**20, # similarity matrices with more elements are computed in blocks (bounded memory)
     cbs=None, # more callbacks
     seed:int|None=None, # seed torch, numpy and random first (as `ts_learner` does)
+    bs:int=8, # batch size, when `dls` is an array
     **kwargs, # passed to `Learner`
 )->TS2VecLearner:
     "A `TS2VecLearner` that pretrains `arch` on `dls` with the hierarchical contrastive loss"
     if seed is not None: set_seed(seed, reproducible=True)
+    if isinstance(dls, (np.ndarray, Tensor, list, tuple)):
+        from tsai.data.core import get_ts_dls
+        X = prepare_series(dls, max_train_length)
+        dls = get_ts_dls(X, bs=min(bs, len(X)))
     X = _train_series(dls)
     P = prepare_series(X, max_train_length)
     if P is not X or dls.train.bs > len(P) or dls.train.bs == 0: dls = _with_train_series(dls, P)

@@ -1,63 +1,63 @@
-"""Distributed IARS job for `tests/test_distributed.py`: 20 steps of a small `ts2vec_learner` with `IARS()` under
-fastai's distributed training (accelerate), one process per rank, CPU + gloo when there is no GPU.
+"""The distributed IARS job of `tests/test_distributed.py`: 20 steps of a small `ts2vec_learner` with `IARS`
+under fastai's distributed training (accelerate), one process per rank; CPU and gloo when there is no GPU.
 
-    ACCELERATE_USE_CPU=1 OMP_NUM_THREADS=1 torchrun --standalone --nproc_per_node 2 tests/distributed_job.py OUTDIR
+    CUDA_VISIBLE_DEVICES= accelerate launch --multi_gpu --num_processes 2 --main_process_port 0 tests/distributed_job.py OUTDIR
 
-Each rank writes OUTDIR/rank{r}.json (levels, depths, IARS state) and OUTDIR/rank{r}.pt (model and SWA weights)."""
+(`accelerate launch --cpu --num_processes 2` starts ONE process: accelerate's multi-process CPU launch needs mpirun;
+`--multi_gpu` is its torchrun launcher, and `distrib_ctx(cpu=True)` below makes accelerate use gloo on the CPU.
+`torchrun --standalone --nproc_per_node 2 tests/distributed_job.py OUTDIR` works the same.)
+
+Each rank writes OUTDIR/rank{r}.json (its IARS levels, depths, per-level vectors, scores, draws and what it trained
+with) and OUTDIR/rank{r}.pt (the model's and the SWA model's weights after the last step)."""
 import json, os, sys, warnings
 from pathlib import Path
 import torch
+from fastai.callback.core import Callback
 
 N_ITERS = 20
 
+class Probe(Callback):
+    "Record each training step what the test compares across ranks"
+    order = 6 # `after_batch` after `IARS` (order 5) has scored and drawn; `before_batch` after `TS2VecViews` (order 0)
+    def before_fit(self):
+        import torch.distributed as dist
+        self.rec = dict(backend=dist.get_backend() if dist.is_initialized() else None,
+                        batch_sum=[], probs=[], last=[], next_depth=[])
+    def before_batch(self):
+        if self.training: self.rec['batch_sum'].append(float(self.learn.xb[0].double().sum())) # this rank's data
+    def after_batch(self):
+        if not self.training: return
+        cb, r = self.learn.iars, self.rec
+        r['probs'].append(None if cb.probs is None else [float(p) for p in cb.probs])
+        r['last'].append(None if cb.last is None else [float(v) for v in cb.last])
+        r['next_depth'].append(cb.depth)
+        r['model_type'], r['dl_type'] = type(self.learn.model).__name__, type(self.learn.dl).__name__ # as trained
+
 def main(out):
     from tsai.data.core import get_ts_dls
-    from fastai.distributed import distrib_ctx  # noqa: F401 (patches Learner with distrib_ctx / to_distributed)
+    from fastai.distributed import DistributedTrainer # noqa: F401 (adds `Learner.distrib_ctx`)
     from fastai.torch_core import rank_distrib, num_distrib
-    import torch.distributed as dist
     from hierts_tsai.data import load_dataset, standardize
     from hierts_tsai.learner import ts2vec_learner
     from hierts_tsai.iars import IARS
 
-    # --- TEMPORARY monkeypatches (library fixes reported, to be removed) ---
-    from fastai.distributed import DistributedDL
-    def _broadcast(self, t, rank):
-        t = torch.tensor(t, dtype=torch.long)
-        if dist.get_backend() == 'nccl': t = t.cuda()
-        dist.broadcast(t, rank)
-        return t.cpu().tolist()
-    DistributedDL._broadcast = _broadcast
-    from hierts_tsai.learner import TS2VecLearner
-    from fastai.learner import Learner
-    def _do_epoch_validate(self, ds_idx=1, dl=None):
-        if dl is None and len(self.dls[ds_idx]) == 0: return
-        Learner._do_epoch_validate(self, ds_idx, dl)
-    TS2VecLearner._do_epoch_validate = _do_epoch_validate
-    # --- end TEMPORARY ---
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     rank, world = rank_distrib(), num_distrib()
     X = standardize(load_dataset())['X_train']
+    # a different IARS generator on each rank: identical draws show that every rank uses rank 0's
+    iars = IARS(seed=1000 + rank)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         learn = ts2vec_learner(get_ts_dls(X, bs=8), arch_config=dict(depth=2, hidden=16), repr_dims=32,
-                               seed=0, cbs=IARS())
-    cb = learn.iars
+                               seed=0, cbs=[iars, Probe()])
     with learn.distrib_ctx(cpu=not torch.cuda.is_available()), learn.no_bar(), learn.no_logging():
-        ddp = type(learn.model).__name__ # unwrapped again when the context ends
         learn.fit_iters(N_ITERS)
-        backend = dist.get_backend() if dist.is_initialized() else None
-        dl_type = type(learn.dl).__name__
-    model = learn.model
-    res = dict(rank=rank, world=world, backend=backend, ddp_wrapper=ddp, train_dl=dl_type,
-               n_steps=cb.step, level=cb.history['level'], depth=cb.history['depth'],
-               n_levels=cb.history['n_levels'], loss=cb.history['loss'],
-               last=None if cb.last is None else list(map(float, cb.last)),
-               probs=None if cb.probs is None else list(map(float, cb.probs)),
-               checksum=float(sum(p.detach().double().sum() for p in model.parameters())))
+    h = iars.history
+    res = dict(rank=rank, world=world, n_steps=iars.step, **learn.probe.rec, level=h['level'], depth=h['depth'],
+               n_levels=h['n_levels'], vector=h['vector'], loss=h['loss'])
     (out / f'rank{rank}.json').write_text(json.dumps(res))
-    torch.save({'model': {k: v.detach().cpu() for k, v in model.state_dict().items()},
-                'swa': None if learn.swa_model is None else {k: v.detach().cpu() for k, v in learn.swa_model.state_dict().items()}},
-               out / f'rank{rank}.pt')
+    sd = lambda m: {k: v.detach().cpu() for k, v in m.state_dict().items()}
+    torch.save({'model': sd(learn.model), 'swa': sd(learn.swa_model)}, out / f'rank{rank}.pt')
 
 if __name__ == '__main__':
-    main(sys.argv[1] if len(sys.argv) > 1 else os.environ.get('HIERTS_DIST_OUT', 'dist_out'))
+    main(sys.argv[1] if len(sys.argv) > 1 else os.environ['HIERTS_DIST_OUT'])

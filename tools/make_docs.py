@@ -20,9 +20,15 @@ from pygments.formatters import HtmlFormatter
 ROOT = Path(__file__).resolve().parents[1]
 NBS = ROOT / 'nbs'
 DIRECTIVE = re.compile(r'\s*#\|')
+LINK_ATTRS = re.compile(r'\[([^\]]*)\]\(([^)\s]+)\)\{([^}]*)\}')
+
+def html_links(md:str)->str:
+    "`[text](url){attrs}` (pandoc's link attributes, which `show_doc` writes for its source link) as an HTML link"
+    return LINK_ATTRS.sub(r'<a href="\2" \3>\1</a>', md)
 
 class NbdevClean(Preprocessor):
-    "Drop `#| hide` (`#| include: false`) cells and `#| ...` directive lines; honour `#| echo: false`, `#| output: false`"
+    """Drop `#| hide` (`#| include: false`) cells and `#| ...` directive lines; honour `#| echo: false`, `#| output: false`;
+    turn pandoc-style `[text](url){attrs}` links into HTML"""
     def preprocess(self, nb, resources):
         cells = []
         for c in nb.cells:
@@ -34,6 +40,9 @@ class NbdevClean(Preprocessor):
                 if 'echo false' in ds: c.metadata['transient'] = {'remove_source': True}
                 if 'output false' in ds: c.outputs = []
                 if not c.source and not c.outputs: continue
+            if c.cell_type == 'markdown': c.source = html_links(c.source)
+            for o in c.get('outputs', []):
+                if 'text/markdown' in o.get('data', {}): o.data['text/markdown'] = html_links(o.data['text/markdown'])
             cells.append(c)
         nb.cells = cells
         return nb, resources
@@ -52,11 +61,11 @@ nav{position:sticky;top:0;height:100vh;overflow:auto;box-sizing:border-box;flex:
 nav a{display:block;padding:.25rem .5rem;border-radius:4px;color:#2d4a6b;text-decoration:none}
 nav a:hover{background:#e8ecf2} nav a.here{background:#dde6f3;font-weight:600}
 nav .site{font-size:1.15rem;font-weight:700;margin-bottom:.6rem}
-main{flex:1;min-width:0;max-width:58rem;padding:1rem 2.5rem 4rem}
+main{flex:1;min-width:0;max-width:66rem;padding:1rem 2.5rem 4rem}
 h1,h2,h3{line-height:1.25} .prompt{display:none} img{max-width:100%;height:auto}
-pre{overflow-x:auto;font:13.5px/1.45 ui-monospace,Menlo,Consolas,"DejaVu Sans Mono",monospace}
-.input_area pre{padding:.6rem .9rem;border:1px solid #e4e4ea;border-radius:6px}
-.output_area pre{margin:.2rem 0 1rem;padding:0 .9rem} .output_stderr{background:#fdf1f1}
+pre{overflow-x:auto;font:13px/1.45 ui-monospace,Menlo,Consolas,"DejaVu Sans Mono",monospace}
+.highlight pre,.text_cell_render pre{padding:.6rem .9rem;background:#f8f8f8;border:1px solid #e4e4ea;border-radius:6px}
+.output_text pre{margin:.2rem 0 1rem;padding:0 .9rem} .output_stderr{background:#fdf1f1}
 code{font-size:.9em;background:#f1f2f5;padding:.05em .3em;border-radius:3px} pre code{background:none;padding:0}
 table{border-collapse:collapse;margin:.6rem 0;font-size:.93em} th,td{border:1px solid #dcdde2;padding:.3rem .6rem;text-align:left}
 blockquote{margin:0 0 1rem;padding-left:1rem;border-left:3px solid #cfd6e0;color:#555}
@@ -87,16 +96,17 @@ def render_docs(out:Path)->dict:
     nbs = {p: nbformat.read(p, as_version=4) for p in notebooks()}
     pages = {p: out/p.relative_to(NBS).with_suffix('.html') for p in nbs}
     titles = {p: nb_title(nb, p) for p, nb in nbs.items()}
-    site = titles[NBS/'index.ipynb']
+    index = NBS/'index.ipynb'
     for p, nb in nbs.items():
         page = pages[p]
-        link = lambda q, text: f'<a href="{Path(os.path.relpath(pages[q], page.parent)).as_posix()}"{" class=here" * (q == p)}>{html.escape(text)}</a>'
-        nav = '<div class="site">' + link(NBS/'index.ipynb', site) + '</div>\n' + '\n'.join(link(q, titles[q]) for q in nbs if q.stem != 'index')
+        def link(q): return (f'<a href="{Path(os.path.relpath(pages[q], page.parent)).as_posix()}"'
+                             f'{" class=here" * (q == p)}>{html.escape(titles[q])}</a>')
+        nav = f'<div class="site">{link(index)}</div>\n' + '\n'.join(link(q) for q in nbs if q != index)
         body, _ = ex.from_notebook_node(nb)
         body = re.sub(r'(href="(?![a-z]+:)[^"#]*)\.ipynb', r'\1.html', body) # links between notebooks
         page.parent.mkdir(parents=True, exist_ok=True)
         page.write_text(f'<!doctype html>\n<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">\n'
-                        f'<title>{html.escape(titles[p])} – {html.escape(site)}</title>\n<style>{CSS}</style>\n{MATHJAX}\n</head>\n'
+                        f'<title>{html.escape(titles[p])} – {html.escape(titles[index])}</title>\n<style>{CSS}</style>\n{MATHJAX}\n</head>\n'
                         f'<body>\n<nav>\n{nav}\n</nav>\n<main>\n{body}\n</main>\n</body></html>\n', encoding='utf-8')
     return {pages[p]: titles[p] for p in nbs}
 

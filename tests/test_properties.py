@@ -1,0 +1,53 @@
+"Properties over random shapes (hypothesis): loss shapes and finiteness, aligned views, encode shapes"
+import numpy as np
+import torch
+from hypothesis import given, settings, strategies as st, HealthCheck
+from hierts_tsai.losses import level_losses, level_loss, hierarchical_contrastive_loss, n_levels
+from hierts_tsai.augment import random_crops, make_views
+from hierts_tsai.learner import pool_repr, embed_windows
+from hierts_tsai.encoder import TS2VecBackbone, ContrastiveModel
+
+dims = dict(B=st.integers(1, 6), C=st.integers(1, 12), T=st.integers(1, 80), seed=st.integers(0, 2**31 - 1))
+
+@settings(max_examples=60, deadline=None)
+@given(**dims, scale=st.sampled_from([1e-3, 1., 30.]), alpha=st.floats(0, 1), tu=st.integers(0, 3))
+def test_loss_shapes_and_finite(B, C, T, seed, scale, alpha, tu):
+    g = torch.Generator().manual_seed(seed)
+    z1, z2 = torch.randn(B, C, T, generator=g) * scale, torch.randn(B, C, T, generator=g) * scale
+    v = level_losses(z1, z2, alpha, tu)
+    assert v.shape == (n_levels(T),) and torch.isfinite(v).all() and (v >= -1e-5).all()
+    k = int(torch.randint(n_levels(T), (), generator=g))
+    torch.testing.assert_close(level_loss(z1, z2, k, alpha, tu), v[k], rtol=1e-5, atol=1e-5)
+    l = hierarchical_contrastive_loss(z1, z2, alpha, tu)
+    assert l.ndim == 0 and torch.isfinite(l)
+
+@settings(max_examples=100, deadline=None)
+@given(**dims, tu=st.integers(0, 3))
+def test_crop_views_stay_aligned(B, C, T, seed, tu):
+    T = max(T, 2 ** (tu + 1))
+    c = random_crops(T, B, tu, np.random.default_rng(seed))
+    assert 2 ** (tu + 1) <= c.crop_l <= T and 0 <= c.eleft <= c.left < c.right <= c.eright <= T
+    t = torch.arange(T, dtype=torch.float64).expand(B, C, T) + 1000 * torch.arange(B, dtype=torch.float64)[:, None, None]
+    x1, x2 = make_views(t, c)
+    o1, o2 = x1[..., -c.crop_l:], x2[..., :c.crop_l]
+    assert torch.equal(o1, o2)                                  # the same original time points ...
+    start = torch.as_tensor(c.offsets + c.left, dtype=torch.float64) + 1000 * torch.arange(B)
+    assert torch.equal(o1[:, 0, 0], start)                      # ... of the same series, where the crop says
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(B=st.integers(1, 4), C=st.integers(1, 5), T=st.integers(1, 120), seed=st.integers(0, 1000),
+       window=st.sampled_from(['full_series', None, 1, 4, 7, 'multiscale']))
+def test_encode_shapes(B, C, T, seed, window):
+    torch.manual_seed(seed)
+    net = ContrastiveModel(TS2VecBackbone(C, hidden=8, depth=2, repr_dims=6), 6, 6).eval()
+    x = torch.randn(B, C, T)
+    with torch.no_grad():
+        z = torch.cat(list(embed_windows(net, x, 16, net.backbone.receptive_field // 2)), -1)
+        out = pool_repr(z, window)
+    assert z.shape == (B, 6, T)
+    if window == 'full_series': assert out.shape == (B, 6)
+    elif window == 'multiscale':
+        k = sum(1 for p in range(64) if (1 << p) + 1 < T)
+        assert out.shape == (B, 6 * max(k, 1), T)
+    else: assert out.shape == (B, 6, T)
+    assert torch.isfinite(out).all()
