@@ -16,8 +16,8 @@ from .data import load_dataset, synthetic_dataset, standardize
 from .evaluate import eval_classification
 
 # %% auto #0
-__all__ = ['EncoderOnlyLoss', 'mode_callbacks', 'plain_fit', 'get_data', 'run_mode', 'run_isolated', 'summarize',
-           'markdown_table', 'machine', 'plot_scaling']
+__all__ = ['STEP_MODES', 'EncoderOnlyLoss', 'mode_callbacks', 'plain_fit', 'get_data', 'run_mode', 'run_isolated', 'summarize',
+           'markdown_table', 'machine', 'plot_scaling', 'step_mode', 'step_isolated', 'step_table']
 
 # %% ../nbs/08_bench.ipynb #1c280317
 class EncoderOnlyLoss(HierarchicalContrastiveLoss):
@@ -210,3 +210,91 @@ def plot_scaling(
     ax.set_xscale('log'); ax.set_yscale('log'); ax.grid(alpha=.3); ax.legend()
     fig.tight_layout()
     return fig
+
+# %% ../nbs/08_bench.ipynb #b623576e
+STEP_MODES = ('encoder', 'dense-full', 'dense-iars', 'blockwise-iars')
+
+def step_mode(
+    mode:str, # one of `STEP_MODES`
+    T:int, # series length
+    bs:int=8, # batch size
+    c_in:int=3, # channels
+    seed:int=0, # random seed
+    parts:bool=False, # also time the parts of a blockwise IARS step (probe, each level) for the expected costs
+)->dict:
+    "Time and peak memory of one training step of `mode` on `bs` series of length `T` (run it in a fresh process)"
+    from hierts_tsai.encoder import TS2VecBackbone, ContrastiveModel
+    from hierts_tsai.losses import level_losses, level_loss, n_levels
+    if mode not in STEP_MODES: raise ValueError(f"mode must be one of {STEP_MODES}, got {mode!r}")
+    torch.manual_seed(seed)
+    dev = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    net = ContrastiveModel(TS2VecBackbone(c_in), 320, 320).to(dev)
+    opt = torch.optim.AdamW(net.parameters(), 1e-3)
+    x = torch.from_numpy(synthetic_dataset(T, n_train=bs, n_test=1, c_in=c_in, seed=seed)['X_train']).to(dev)
+    m1, m2 = (binomial_mask(bs, T, rng=np.random.default_rng(seed + i), device=dev) for i in (1, 2))
+    max_dense = None if mode.startswith('dense') else 2**20
+    def sync():
+        if dev.type == 'cuda': torch.cuda.synchronize()
+    def step():
+        opt.zero_grad()
+        z1, z2 = net(x, x, m1, m2, T)
+        if mode == 'encoder': loss = z1.mean() + z2.mean()
+        elif mode == 'dense-full': loss = level_losses(z1, z2, max_dense=max_dense).mean()
+        else:
+            loss = level_loss(z1, z2, 0, max_dense=max_dense)
+            with torch.no_grad(): level_losses(z1.detach(), z2.detach(), max_dense=max_dense, skip=0)
+        loss.backward(); opt.step(); sync()
+    gc.collect()
+    if dev.type == 'cuda': torch.cuda.reset_peak_memory_stats(); base = torch.cuda.memory_allocated() / 2**20
+    else: base = _rss_mb()
+    try:
+        t0 = time.perf_counter(); step(); step_s = time.perf_counter() - t0
+    except (RuntimeError, MemoryError) as e:
+        if 'memory' not in str(e).lower() and not isinstance(e, MemoryError): raise
+        return dict(mode=mode, length=T, error='OOM', device=str(dev))
+    peak = (torch.cuda.max_memory_allocated() / 2**20 - base) if dev.type == 'cuda' else max(_maxrss_mb() - base, 0.)
+    row = dict(mode=mode, length=T, bs=bs, step_s=step_s, peak_mem_mb=peak, device=machine())
+    if parts:
+        z = [net(x, x, m1, m2, T)[i].detach().requires_grad_() for i in (0, 1)]
+        t0 = time.perf_counter()
+        with torch.no_grad(): level_losses(z[0], z[1], max_dense=max_dense)
+        sync(); row['probe_s'] = time.perf_counter() - t0
+        row['level_s'] = []
+        for k in range(n_levels(T)):
+            t0 = time.perf_counter(); level_loss(z[0], z[1], k, max_dense=max_dense).backward(); sync()
+            row['level_s'].append(time.perf_counter() - t0)
+    return row
+
+def step_isolated(mem_limit_gb:float|None=20., **kwargs)->dict:
+    "`step_mode(**kwargs)` in a fresh process, its address space capped at `mem_limit_gb`"
+    pre = (f'import resource; resource.setrlimit(resource.RLIMIT_AS, ({int(mem_limit_gb * 2**30)}, {int(mem_limit_gb * 2**30)})); '
+           if mem_limit_gb and not torch.cuda.is_available() else '')
+    cmd = [sys.executable, '-c', pre + 'import sys, json; from hierts_tsai.bench import step_mode; '
+           'print("@@ROW@@" + json.dumps(step_mode(**json.loads(sys.argv[1]))))', json.dumps(kwargs)]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    rows = [l[7:] for l in p.stdout.splitlines() if l.startswith('@@ROW@@')]
+    if not rows:
+        err = p.stderr.strip().splitlines()
+        oom = p.returncode in (-9, 137) or any('memory' in l.lower() for l in err[-3:])
+        return dict(mode=kwargs['mode'], length=kwargs['T'], error='OOM' if oom else f'exit {p.returncode}: {err[-1] if err else ""}')
+    return json.loads(rows[-1])
+
+def step_table(
+    rows:list, # rows of `step_mode`
+)->str:
+    "Markdown table of one-step times and peak memory, with ratios to the encoder-only step"
+    out = ['| T | mode | step s | peak MB | time / encoder | memory / encoder |', '|---|---|---|---|---|---|']
+    for T in sorted({r['length'] for r in rows}):
+        enc = next((r for r in rows if r['length'] == T and r['mode'] == 'encoder' and 'error' not in r), None)
+        def line(name, s, mb=None):
+            rt = f"{s / enc['step_s']:.2f}" if enc else '—'
+            rm = f"{mb / enc['peak_mem_mb']:.2f}" if enc and mb is not None else '—'
+            out.append(f"| {T} | {name} | {s:.2f} | {'—' if mb is None else f'{mb:.0f}'} | {rt} | {rm} |")
+        for r in [r for r in rows if r['length'] == T]:
+            if 'error' in r: out.append(f"| {T} | {r['mode']} | {r['error']} | | | |"); continue
+            line(r['mode'] + (' (finest level)' if r['mode'].endswith('iars') else ''), r['step_s'], r['peak_mem_mb'])
+            if 'level_s' in r and enc:
+                lvl = float(np.mean(r['level_s']))
+                line('blockwise-iars-mean', enc['step_s'] + r['probe_s'] + lvl)
+                line('blockwise-iars-p10-mean', enc['step_s'] + r['probe_s'] / 10 + lvl)
+    return '\n'.join(out)

@@ -92,10 +92,13 @@ def hierts_bench(
     json:str=None, # write the rows (mode, dataset, length, seed, iters, fit_s, s_per_iter, peak_mem_mb, acc) here
     png:str=None, # write plots in this folder
     quiet:store_true=False, # print only the table
+    steps:str=None, # instead: one training step at these lengths, e.g. '2500,5000,10000,20000' (see `step_mode`)
+    mem_limit_gb:float=20., # with --steps: address-space cap of each run (a mode that needs more reports OOM)
 ):
     "Benchmark training modes side by side (time, peak memory, accuracy), each run in a fresh process"
     from hierts_tsai.bench import run_isolated, markdown_table, machine, plot_scaling, mode_callbacks
     import json as _json
+    if steps: return _step_bench([int(t) for t in steps.split(',')], bs, mem_limit_gb, json, quiet)
     mode_list = [m.strip() for m in modes.split(',') if m.strip()]
     if probe_every and f'iars-p{probe_every}' not in mode_list: mode_list.append(f'iars-p{probe_every}')
     for m in mode_list: mode_callbacks(m) # unknown modes fail before any run
@@ -120,6 +123,21 @@ def hierts_bench(
         Path(json).parent.mkdir(parents=True, exist_ok=True)
         Path(json).write_text(_json.dumps([{k: v for k, v in r.items() if k != 'history'} for r in rows], indent=1))
     if png: _plots(rows, Path(png), lengths)
+    return rows
+
+def _step_bench(lengths, bs, mem_limit_gb, json_path, quiet):
+    "One training step per mode and length, each in a fresh process; a markdown table"
+    from hierts_tsai.bench import step_isolated, step_table, machine, STEP_MODES
+    rows = []
+    for T in lengths:
+        for m in STEP_MODES:
+            r = step_isolated(mem_limit_gb, mode=m, T=T, bs=bs, parts=m == 'blockwise-iars')
+            rows.append(r)
+            msg = r['error'] if 'error' in r else f"{r['step_s']:.2f} s, peak {r['peak_mem_mb']:.0f} MB"
+            if not quiet: print(f"  T={T} {m}: {msg}", file=sys.stderr, flush=True)
+    print(f"machine: {machine()}")
+    print(step_table(rows))
+    if json_path: Path(json_path).write_text(json.dumps(rows, indent=1))
     return rows
 
 def is_console()->bool: return Path(sys.argv[0]).name == 'hierts_bench'

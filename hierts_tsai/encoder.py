@@ -81,11 +81,13 @@ class TS2VecEncoder(nn.Sequential):
         ks:int=3, # kernel size
         dropout:float=0.1, # dropout on the representations
         fc_dropout:float=0., # dropout before the head's linear layer
+        bn:bool=False, # batch-normalise the pooled representations in the head
         custom_head=None, # tsai-style head factory `custom_head(head_nf, c_out, seq_len)`
     ):
         backbone = TS2VecBackbone(c_in, hidden, depth, repr_dims, ks, dropout)
         if custom_head is None:
-            head = nn.Sequential(nn.AdaptiveMaxPool1d(1), nn.Flatten(), nn.Dropout(fc_dropout), nn.Linear(repr_dims, c_out))
+            head = nn.Sequential(nn.AdaptiveMaxPool1d(1), nn.Flatten(), nn.BatchNorm1d(repr_dims) if bn else nn.Identity(),
+                                 nn.Dropout(fc_dropout), nn.Linear(repr_dims, c_out))
         elif isinstance(custom_head, nn.Module): head = custom_head
         else: head = custom_head(repr_dims, c_out, seq_len)
         super().__init__(OrderedDict([('backbone', backbone), ('head', head)]))
