@@ -5,6 +5,7 @@
 # %% ../nbs/03_learner.ipynb #8534b4ad
 from __future__ import annotations
 import math, random, warnings
+from pathlib import Path
 import numpy as np
 import torch
 import torch.nn as nn
@@ -227,7 +228,9 @@ class TS2VecLearner(Learner):
         m = build_ts_model(self.arch, c_in=self.c_in, c_out=2, seq_len=self.seq_len, arch_config=self.arch_config, device='cpu')
         m.backbone.load_state_dict({k: v.detach().cpu() for k, v in net.backbone.state_dict().items()})
         sd = {k: v for k, v in m.state_dict().items() if 'head' not in k}
-        if rank_distrib() == 0: torch.save(sd, path)
+        if rank_distrib() == 0:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            torch.save(sd, path)
         return path
 
     def training_state(self)->dict:
