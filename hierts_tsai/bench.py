@@ -116,10 +116,9 @@ def run_mode(
     if cuda: torch.cuda.synchronize(); torch.cuda.reset_peak_memory_stats(); base = torch.cuda.memory_allocated() / 2**20
     else: base = _rss_mb()
     t0 = time.perf_counter()
-    if mode == 'plain': crops = plain_fit(learn, iters)
+    if mode == 'plain': plain_fit(learn, iters)
     else:
         with learn.no_bar(), learn.no_logging(): learn.fit_iters(iters)
-        crops = None
     if cuda: torch.cuda.synchronize()
     fit_s = time.perf_counter() - t0
     peak = (torch.cuda.max_memory_allocated() / 2**20 - base) if cuda else max(_maxrss_mb() - base, 0.)
@@ -248,6 +247,7 @@ def step_mode(
     if dev.type == 'cuda': torch.cuda.reset_peak_memory_stats(); base = torch.cuda.memory_allocated() / 2**20
     else: base = _rss_mb()
     try:
+        if T <= 5000: step() # warm-up (thread pools, allocator); longer steps dwarf it
         t0 = time.perf_counter(); step(); step_s = time.perf_counter() - t0
     except (RuntimeError, MemoryError) as e:
         if 'memory' not in str(e).lower() and not isinstance(e, MemoryError): raise

@@ -4,9 +4,8 @@
 
 # %% ../nbs/09_cli.ipynb #a35bbeca
 from __future__ import annotations
-import json, os, sys, time, warnings
+import json, sys, time, warnings
 from pathlib import Path
-import numpy as np
 from fastcore.script import call_parse, anno_parser, store_true
 
 # %% auto #0
@@ -96,7 +95,7 @@ def hierts_bench(
     mem_limit_gb:float=20., # with --steps: address-space cap of each run (a mode that needs more reports OOM)
 ):
     "Benchmark training modes side by side (time, peak memory, accuracy), each run in a fresh process"
-    from hierts_tsai.bench import run_isolated, markdown_table, machine, plot_scaling, mode_callbacks
+    from hierts_tsai.bench import run_isolated, markdown_table, machine, mode_callbacks
     import json as _json
     if steps: return _step_bench([int(t) for t in steps.split(',')], bs, mem_limit_gb, json, quiet)
     mode_list = [m.strip() for m in modes.split(',') if m.strip()]

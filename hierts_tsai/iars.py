@@ -127,7 +127,7 @@ class IARS(Callback):
         v = None if lf.vector is None else lf.vector.float().cpu().numpy()
         h['level'].append(lf.level_used if lf.level is not None else None)
         h['depth'].append(None if lf.level is None else self._n - 1 - lf.level_used)
-        h['n_levels'].append(self._n); h['loss'].append(float(self.learn.loss))
+        h['n_levels'].append(self._n); h['loss'].append(self.learn.loss.item())
         h['probe_s'].append(lf.probe_time); h['vector'].append(None if v is None else v.tolist())
         if self.mode == 'iars':
             if v is not None and lf.probe:

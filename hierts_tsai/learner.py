@@ -4,22 +4,20 @@
 
 # %% ../nbs/03_learner.ipynb #8534b4ad
 from __future__ import annotations
-import math, random, warnings
+import math, random
 from pathlib import Path
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 from torch.optim.swa_utils import AveragedModel
 from fastcore.basics import store_attr, ifnone
 from fastcore.foundation import L
 import torch.distributed as dist
-from fastai.torch_core import TensorBase, default_device, get_model, rank_distrib, num_distrib, distrib_barrier, set_seed
+from fastai.torch_core import TensorBase, get_model, rank_distrib, num_distrib, distrib_barrier, set_seed
 from fastai.callback.core import Callback, CancelTrainException
 from fastai.learner import Learner, load_model
 from fastai.optimizer import Adam
-from fastai.data.core import DataLoaders
 from fastcore.xtras import join_path_file
 from tsai.models.utils import build_ts_model
 from .losses import HierarchicalContrastiveLoss

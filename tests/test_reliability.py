@@ -16,7 +16,7 @@ D = standardize(load_dataset())
 rng = np.random.default_rng(0)
 def series(n=12, c=2, T=40, dtype=np.float32): return rng.standard_normal((n, c, T)).astype(dtype)
 
-class Losses(Callback):
+class Trace(Callback):
     "Record every training loss and crop length"
     order = 90
     def before_fit(self): self.ls, self.crops = [], []
@@ -55,7 +55,7 @@ def test_last_batch_of_one_series():
     X = series(n=9)
     dls = get_ts_dls(X, bs=8, drop_last=False)                        # batches of 8 and 1
     learn = ts2vec_learner(dls, seed=0, **SMALL)
-    rec = Losses()
+    rec = Trace()
     with learn.no_bar(), learn.no_logging(): learn.fit(2, cbs=rec)
     assert len(rec.ls) == 4 and np.isfinite(rec.ls).all()
     assert learn.encode(X, bs=8).shape == (9, 32)                     # the encoder's last batch is 1 series too
@@ -93,7 +93,7 @@ def test_not_three_dimensional():
 def test_same_seed_same_loss_trajectory_and_levels():
     runs = []
     for _ in range(2):
-        rec, cb = Losses(), IARS()
+        rec, cb = Trace(), IARS()
         learn = small_learner(cbs=[cb, rec])
         quiet_fit(learn, 30)
         runs.append((rec.ls, cb.history['level'], learn.encode(D['X_test'][:4])))
@@ -104,11 +104,11 @@ def test_same_seed_same_loss_trajectory_and_levels():
 # ---- resume ------------------------------------------------------------------------------------------------------------
 def test_resume_from_checkpoint_reproduces_levels_and_losses(tmp_path):
     "4 epochs straight vs. 2 epochs, checkpoint (SaveModelCallback), new learner, load, resume: the same last 2 epochs"
-    rec, cb = Losses(), IARS()
+    rec, cb = Trace(), IARS()
     a = small_learner(cbs=[cb, rec], path=tmp_path)
     with a.no_bar(), a.no_logging(): a.fit(4, cbs=SaveModelCallback(monitor='train_loss', every_epoch=True, fname='ck', with_opt=True))
     steps = len(rec.ls) // 4
-    rec2, cb2 = Losses(), IARS()
+    rec2, cb2 = Trace(), IARS()
     b = small_learner(cbs=[cb2, rec2], path=tmp_path, seed=123)        # another seed: everything must come from the file
     b.load('ck_1')                                                      # written after epochs 0 and 1
     assert cb2.step == 2 * steps and cb2.history['level'] == cb.history['level'][:2 * steps]
@@ -121,8 +121,8 @@ def test_resume_from_checkpoint_reproduces_levels_and_losses(tmp_path):
 # ---- mixed precision ---------------------------------------------------------------------------------------------------
 class Dtypes(Callback):
     order = 20
-    def before_fit(self): self.pred, self.loss = set(), set()
-    def after_loss(self): self.pred.add(self.learn.pred[0].dtype); self.loss.add(self.learn.loss_grad.dtype)
+    def before_fit(self): self.pred, self.loss_dtypes = set(), set()
+    def after_loss(self): self.pred.add(self.learn.pred[0].dtype); self.loss_dtypes.add(self.learn.loss_grad.dtype)
 
 def test_bf16_autocast_on_cpu_200_iterations():
     dt = Dtypes()
@@ -130,7 +130,7 @@ def test_bf16_autocast_on_cpu_200_iterations():
     quiet_fit(learn, 200)
     assert finite_losses(learn) and len(learn.recorder.losses) == 200
     assert dt.pred == {torch.bfloat16}          # the encoder ran in bfloat16 ...
-    assert dt.loss == {torch.float32}           # ... the loss (its log-sum-exp) in float32
+    assert dt.loss_dtypes == {torch.float32}           # ... the loss (its log-sum-exp) in float32
 
 def test_to_fp16_200_iterations():
     with warnings.catch_warnings():

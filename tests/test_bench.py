@@ -1,0 +1,76 @@
+"Benchmark plumbing: the plain loop sees the fastai run's crops, rows and tables, bad options fail early"
+import json
+import numpy as np
+import pytest
+from conftest import small_learner, quiet_fit
+from fastai.callback.core import Callback
+from hierts_tsai.bench import plain_fit, run_isolated, markdown_table, summarize, mode_callbacks, EncoderOnlyLoss
+from hierts_tsai.cli import _run, hierts_bench, hierts_pretrain
+
+class Crops(Callback):
+    order = 1
+    def before_fit(self): self.seen = []
+    def before_batch(self):
+        if self.training: self.seen.append(self.learn.xb[-1])
+
+def test_plain_loop_sees_the_same_crops_as_fastai():
+    rec = Crops()
+    quiet_fit(small_learner(cbs=rec), 12)
+    crops = plain_fit(small_learner(), 12)
+    assert crops == rec.seen and len(crops) == 12
+
+def test_encoder_only_loss_ignores_levels():
+    import torch
+    lf = EncoderOnlyLoss()
+    z = torch.ones(2, 3, 5)
+    assert lf((z, 2 * z)).item() == 3.0 and lf.vector is None
+
+def test_rows_and_table():
+    rows = [run_isolated(mode=m, iters=3, repr_dims=16, evaluate=m != 'encoder') for m in ('full', 'iars', 'encoder')]
+    for r in rows:
+        assert {'mode', 'dataset', 'length', 'seed', 'iters', 'fit_s', 's_per_iter', 'peak_mem_mb', 'acc'} <= set(r), r
+        assert r['iters'] == 3 and r['dataset'] == 'BasicMotions' and r['length'] == 100 and r['peak_mem_mb'] >= 0
+    assert rows[2]['acc'] is None and 0 <= rows[0]['acc'] <= 1
+    s = {x['mode']: x for x in summarize(rows)}
+    assert s['full']['ratio'] == 1.0 and s['iars']['ratio'] == pytest.approx(rows[1]['fit_s'] / rows[0]['fit_s'])
+    t = markdown_table(rows)
+    assert t.count('\n') == 4 and '| BasicMotions | 100 | iars | 3 |' in t
+
+def test_failed_run_is_a_row_not_a_crash():
+    r = run_isolated(mode='full', iters=1, data='/nonexistent.npz')
+    assert 'error' in r and 'no such file' in r['error']
+    assert 'failed' in markdown_table([r])
+
+@pytest.mark.parametrize('argv,msg', [
+    (['--data', '/nonexistent.npz'], 'no such file'),
+    (['--modes', 'full,fast'], "unknown mode 'fast'"),
+    (['--dataset', 'X', '--data', 'y.npz'], 'not --dataset and --data'),
+])
+def test_bench_bad_options_one_line_error(argv, msg, capsys):
+    assert _run(hierts_bench, argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and msg in err[0] and 'Traceback' not in err[0]
+
+def test_pretrain_bad_npz(tmp_path, capsys):
+    bad = tmp_path / 'bad.npz'
+    np.savez(bad, X_train=np.zeros((4, 2, 10)), y_train=np.zeros(3), X_test=np.zeros((2, 2, 10)), y_test=np.zeros(2))
+    assert _run(hierts_pretrain, ['--data', str(bad)]) == 2
+    assert 'X_train has 4 series but y_train has 3 labels' in capsys.readouterr().err
+    np.savez(bad, X_train=np.zeros((4, 10)), y_train=np.zeros(4), X_test=np.zeros((2, 2, 10)), y_test=np.zeros(2))
+    assert _run(hierts_pretrain, ['--data', str(bad)]) == 2
+    assert 'X_train must be (n_series, channels, length), got shape (4, 10)' in capsys.readouterr().err
+    np.savez(bad, X_train=np.zeros((4, 2, 10)), y_train=np.zeros(4))
+    assert _run(hierts_pretrain, ['--data', str(bad)]) == 2
+    assert 'lacks X_test, y_test' in capsys.readouterr().err
+
+def test_unknown_dataset_offline_points_to_data(capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)       # tsai's cache folder is relative: an empty one here
+    assert _run(hierts_pretrain, ['--dataset', 'NoSuchDataset123', '--iters', '1']) == 2
+    err = capsys.readouterr().err
+    assert '--data PATH' in err and 'NoSuchDataset123' in err
+
+def test_pretrain_main_job_runs_and_saves(tmp_path, capsys):
+    out = tmp_path / 'enc.pth'
+    assert _run(hierts_pretrain, ['--iters', '5', '--repr-dims', '16', '--quiet', '--out', str(out)]) == 0
+    text = capsys.readouterr().out
+    assert out.exists() and 'SVM accuracy on BasicMotions' in text
