@@ -8,6 +8,7 @@ import gc, json, os, platform, resource, subprocess, sys, time, warnings
 import numpy as np
 import torch
 from torch.optim.swa_utils import AveragedModel
+from fastai.callback.core import Callback
 from .losses import HierarchicalContrastiveLoss
 from .augment import random_crops, make_views, binomial_mask, random_window
 from .iars import IARS
@@ -16,8 +17,9 @@ from .data import load_dataset, synthetic_dataset, standardize
 from .evaluate import eval_classification
 
 # %% auto #0
-__all__ = ['STEP_MODES', 'EncoderOnlyLoss', 'mode_callbacks', 'plain_fit', 'get_data', 'run_mode', 'run_isolated', 'summarize',
-           'markdown_table', 'machine', 'plot_scaling', 'step_mode', 'step_isolated', 'step_table']
+__all__ = ['STEP_MODES', 'EncoderOnlyLoss', 'mode_callbacks', 'plain_fit', 'loop_overhead', 'StepClock', 'get_data', 'run_mode',
+           'run_isolated', 'summarize', 'markdown_table', 'machine', 'plot_scaling', 'step_mode', 'step_isolated',
+           'step_table']
 
 # %% ../nbs/08_bench.ipynb #1c280317
 class EncoderOnlyLoss(HierarchicalContrastiveLoss):
@@ -43,6 +45,7 @@ def plain_fit(
     learn, # a `ts2vec_learner`, not yet trained
     n_iters:int, # training iterations
     lr:float=1e-3, # learning rate
+    clock:list|None=None, # if given, the start time of every iteration and the end time are appended to it
 )->list:
     "Train `learn.model` with `learn.loss_func` in a plain PyTorch loop; the crop lengths, to compare with fastai's"
     views = [cb for cb in learn.cbs if isinstance(cb, TS2VecViews)][0]
@@ -58,6 +61,7 @@ def plain_fit(
     while it < n_iters:
         for (x,) in dl:
             if it >= n_iters: break
+            if clock is not None: clock.append(time.perf_counter())
             x = random_window(x.to(learn.dls.device), views.max_train_length, rng)
             c = random_crops(x.shape[-1], x.shape[0], views.temporal_unit, rng)
             x1, x2 = make_views(x, c)
@@ -67,8 +71,35 @@ def plain_fit(
             loss = loss_func(model(x1, x2, m1, m2, c.crop_l))
             loss.backward(); opt.step(); swa.update_parameters(model)
             crops.append(c.crop_l); it += 1
+    if clock is not None: clock.append(time.perf_counter())
     learn.swa_model = swa
     return crops
+
+# %% ../nbs/08_bench.ipynb #c7a7a77d
+def loop_overhead(
+    iters:int=60, # iterations per repetition
+    reps:int=4, # repetitions of each loop, alternated
+    dataset:str|None=None, # UEA/UCR name
+    data:str|None=None, # an .npz or NAME_TRAIN.ts file
+    bs:int=8, # batch size
+)->dict:
+    "Time of fastai's training over a plain PyTorch loop on the same iterations: total and median per-iteration ratio"
+    from tsai.data.core import get_ts_dls
+    name, d = get_data(dataset, data)
+    fa, pl = [], []
+    for _ in range(reps):
+        for loop in (fa, pl):
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore')
+                learn = ts2vec_learner(get_ts_dls(d['X_train'], bs=bs), cbs=IARS('full'), seed=0)
+            clock = StepClock()
+            if loop is fa:
+                with learn.no_bar(), learn.no_logging(): learn.fit_iters(iters, cbs=clock)
+            else: plain_fit(learn, iters, clock=clock.times)
+            loop.append(np.diff(clock.times))
+    fa, pl = np.array(fa), np.array(pl)
+    return dict(dataset=name, iters=iters, reps=reps, fastai_s=float(fa.sum()), plain_s=float(pl.sum()),
+                ratio=float(fa.sum() / pl.sum()), median_step_ratio=float(np.median(fa / pl)))
 
 # %% ../nbs/08_bench.ipynb #326a1b3a
 def _rss_mb()->float:
@@ -76,6 +107,15 @@ def _rss_mb()->float:
     with open('/proc/self/statm') as f: return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2**20
 
 def _maxrss_mb()->float: return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+class StepClock(Callback):
+    "The start time of every training iteration, and the end of the fit, in `times`"
+    order = -100
+    def __init__(self): self.times = []
+    def before_fit(self): self.times = []
+    def before_batch(self):
+        if self.training: self.times.append(time.perf_counter())
+    def after_fit(self): self.times.append(time.perf_counter())
 
 def get_data(
     dataset:str|None=None, # UEA/UCR name
@@ -115,10 +155,10 @@ def run_mode(
     gc.collect()
     if cuda: torch.cuda.synchronize(); torch.cuda.reset_peak_memory_stats(); base = torch.cuda.memory_allocated() / 2**20
     else: base = _rss_mb()
-    t0 = time.perf_counter()
-    if mode == 'plain': plain_fit(learn, iters)
+    t0, clock = time.perf_counter(), StepClock()
+    if mode == 'plain': plain_fit(learn, iters, clock=clock.times)
     else:
-        with learn.no_bar(), learn.no_logging(): learn.fit_iters(iters)
+        with learn.no_bar(), learn.no_logging(): learn.fit_iters(iters, cbs=clock)
     if cuda: torch.cuda.synchronize()
     fit_s = time.perf_counter() - t0
     peak = (torch.cuda.max_memory_allocated() / 2**20 - base) if cuda else max(_maxrss_mb() - base, 0.)
@@ -127,7 +167,8 @@ def run_mode(
         r = eval_classification(learn.encode(d['X_train']), d['y_train'], learn.encode(d['X_test']), d['y_test'], seed=seed)
         acc = r['acc']
     row = dict(mode=mode, dataset=name, length=int(d['X_train'].shape[-1]), seed=seed, iters=iters, fit_s=fit_s,
-               s_per_iter=fit_s / iters, peak_mem_mb=peak, acc=acc, device=str(learn.dls.device))
+               s_per_iter=fit_s / iters, step_med_s=float(np.median(np.diff(clock.times))), peak_mem_mb=peak, acc=acc,
+               device=str(learn.dls.device))
     iars = [cb for cb in learn.cbs if isinstance(cb, IARS)]
     if iars: row['probe_s'] = float(np.sum(iars[0].history['probe_s']))
     if history and iars: row['history'] = {k: iars[0].history[k] for k in ('depth', 'vector', 'loss')}
@@ -164,6 +205,7 @@ def summarize(
         s = dict(dataset=k[0], length=k[1], mode=k[2], seeds=len(rs), errors=len(rs) - len(ok))
         if ok:
             s.update(iters=ok[0]['iters'], s_per_iter=float(np.mean([r['s_per_iter'] for r in ok])),
+                     step_med_s=float(np.median([r['step_med_s'] for r in ok])),
                      fit_s=float(np.mean([r['fit_s'] for r in ok])), peak_mem_mb=float(np.max([r['peak_mem_mb'] for r in ok])),
                      acc=_mean_std([r['acc'] for r in ok]))
         out.append(s)
@@ -176,12 +218,12 @@ def markdown_table(
     rows:list, # rows of `run_mode`
 )->str:
     "The benchmark as a markdown table, one line per dataset and mode"
-    head = '| dataset | T | mode | iters | s/iter | fit s | vs full | peak MB | accuracy (SVM) |\n|---|---|---|---|---|---|---|---|---|'
+    head = '| dataset | T | mode | iters | s/iter | median s/iter | fit s | vs full | peak MB | accuracy (SVM) |\n|---|---|---|---|---|---|---|---|---|---|'
     lines = []
     for s in summarize(rows):
-        if 'fit_s' not in s: lines.append(f"| {s['dataset']} | {s['length']} | {s['mode']} | — | failed | | | | |"); continue
+        if 'fit_s' not in s: lines.append(f"| {s['dataset']} | {s['length']} | {s['mode']} | — | failed | | | | | |"); continue
         ratio = '—' if s['ratio'] is None else f"{s['ratio']:.2f}"
-        lines.append(f"| {s['dataset']} | {s['length']} | {s['mode']} | {s['iters']} | {s['s_per_iter']:.3f} | {s['fit_s']:.1f} | "
+        lines.append(f"| {s['dataset']} | {s['length']} | {s['mode']} | {s['iters']} | {s['s_per_iter']:.3f} | {s['step_med_s']:.3f} | {s['fit_s']:.1f} | "
                      f"{ratio} | {s['peak_mem_mb']:.0f} | {s['acc']} |")
     return '\n'.join([head] + lines)
 

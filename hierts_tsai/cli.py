@@ -92,12 +92,14 @@ def hierts_bench(
     png:str=None, # write plots in this folder
     quiet:store_true=False, # print only the table
     steps:str=None, # instead: one training step at these lengths, e.g. '2500,5000,10000,20000' (see `step_mode`)
+    overhead:store_true=False, # instead: fastai's training against a plain PyTorch loop, alternated in one process
     mem_limit_gb:float=20., # with --steps: address-space cap of each run (a mode that needs more reports OOM)
 ):
     "Benchmark training modes side by side (time, peak memory, accuracy), each run in a fresh process"
     from hierts_tsai.bench import run_isolated, markdown_table, machine, mode_callbacks
     import json as _json
     if steps: return _step_bench([int(t) for t in steps.split(',')], bs, mem_limit_gb, json, quiet)
+    if overhead: return _overhead(dataset, data, iters or 60, seeds, bs, json)
     mode_list = [m.strip() for m in modes.split(',') if m.strip()]
     if probe_every and f'iars-p{probe_every}' not in mode_list: mode_list.append(f'iars-p{probe_every}')
     for m in mode_list: mode_callbacks(m) # unknown modes fail before any run
@@ -138,6 +140,16 @@ def _step_bench(lengths, bs, mem_limit_gb, json_path, quiet):
     print(step_table(rows))
     if json_path: Path(json_path).write_text(json.dumps(rows, indent=1))
     return rows
+
+def _overhead(dataset, data, iters, reps, bs, json_path):
+    "fastai vs a plain PyTorch loop, alternated in one process"
+    from hierts_tsai.bench import loop_overhead, machine
+    r = loop_overhead(iters, max(reps, 2), dataset, data, bs)
+    print(f"machine: {machine()}")
+    print(f"{r['dataset']}: {r['reps']} × {r['iters']} iterations of each loop, alternated: fastai {r['fastai_s']:.1f} s, "
+          f"plain PyTorch {r['plain_s']:.1f} s; ratio {r['ratio']:.3f} (median per iteration {r['median_step_ratio']:.3f})")
+    if json_path: Path(json_path).write_text(json.dumps(r, indent=1))
+    return r
 
 def is_console()->bool: return Path(sys.argv[0]).name == 'hierts_bench'
 

@@ -17,7 +17,8 @@ import torch.distributed as dist
 from fastai.torch_core import TensorBase, get_model, rank_distrib, num_distrib, distrib_barrier, set_seed
 from fastai.callback.core import Callback, CancelTrainException
 from fastai.learner import Learner, load_model
-from fastai.optimizer import Adam
+from functools import partial
+from fastai.optimizer import OptimWrapper
 from fastcore.xtras import join_path_file
 from tsai.models.utils import build_ts_model
 from .losses import HierarchicalContrastiveLoss
@@ -314,7 +315,7 @@ def ts2vec_learner(
     max_train_length:int|None=3000, # longer series are cut into sections / random windows
     swa:bool=True, # keep the running average of the weights and encode with it
     lr:float=1e-3, # learning rate (TS2Vec: 1e-3, constant)
-    opt_func=Adam, # optimizer; the default with `wd=0.01` and TS2Vec's betas is torch's AdamW
+    opt_func=None, # fastai optimizer; default: torch's AdamW, as TS2Vec (through fastai's `OptimWrapper`)
     wd:float=0.01, # decoupled weight decay (AdamW's default)
     max_dense:int|None=2**20, # similarity matrices with more elements are computed in blocks (bounded memory)
     cbs=None, # more callbacks
@@ -336,7 +337,7 @@ def ts2vec_learner(
     tsm = build_ts_model(arch, c_in=c_in, c_out=2, seq_len=seq_len, arch_config=arch_config, device=dls.device)
     nf = backbone_out_channels(tsm.backbone, c_in, getattr(arch, '__name__', str(arch)), dls.device)
     model = ContrastiveModel(tsm.backbone, nf, repr_dims).to(dls.device)
-    if opt_func is Adam: opt_func = _adamw
+    if opt_func is None: opt_func = partial(OptimWrapper, opt=torch.optim.AdamW)
     cbs = L(TS2VecViews(temporal_unit, max_train_length, c_in=c_in)) + (L(SWA()) if swa else L()) + L(cbs)
     learn = TS2VecLearner(dls, model, loss_func=HierarchicalContrastiveLoss(alpha, temporal_unit, max_dense),
                           opt_func=opt_func, lr=lr, wd=wd, wd_bn_bias=True, cbs=cbs, **kwargs)
@@ -344,7 +345,3 @@ def ts2vec_learner(
     learn.n_values, learn.swa_model = int(P.size), None
     if len(dls.valid) == 0: learn.recorder.valid_metrics = False
     return learn
-
-def _adamw(params, lr, **kwargs):
-    "fastai's Adam with TS2Vec's optimizer settings (torch AdamW defaults: betas 0.9/0.999, eps 1e-8)"
-    return Adam(params, lr, mom=0.9, sqr_mom=0.999, eps=1e-8, **kwargs)

@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 mkdir -p benchmarks
 run() { local name=$1; shift; echo "== $name: hierts_bench $*"; hierts_bench "$@" --json "benchmarks/$name.json" > "benchmarks/$name.md"; cat "benchmarks/$name.md"; }
 run basicmotions --modes full,iars,iars-p10,random,encoder,plain --seeds 3 --png benchmarks
+run overhead_basicmotions --overhead --seeds 4 --iters 60
+run overhead_standwalkjump --overhead --data ../shared/data/StandWalkJump.npz --seeds 3 --iters 20
 run epoch_time --synthetic 1000,2500 --modes full,iars,iars-p10,encoder --iters 50 --no-eval
 run steps --steps 2500,5000,10000,20000
 run scaling --synthetic 500,1000,2000,4000,8000 --modes full,iars,encoder --iters 10 --max-train-length 0 --no-eval --png benchmarks
