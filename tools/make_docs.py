@@ -89,6 +89,10 @@ def nb_title(nb, path:Path)->str:
         if m: return re.sub(r'[`*]', '', m.group(1)).strip()
     return path.stem
 
+def _from_page(src:str, page:Path)->str:
+    "A path relative to the repository root (as README.md uses them) made relative to `page`, if the file exists"
+    return Path(os.path.relpath(ROOT/src, page.parent)).as_posix() if (ROOT/src).is_file() else src
+
 def render_docs(out:Path)->dict:
     "Write one HTML page per notebook into `out`, each with a sidebar linking all pages; return {page: title}"
     ex = HTMLExporter(template_name='basic') # the cells only: the page around them is ours
@@ -104,6 +108,7 @@ def render_docs(out:Path)->dict:
         nav = f'<div class="site">{link(index)}</div>\n' + '\n'.join(link(q) for q in nbs if q != index)
         body, _ = ex.from_notebook_node(nb)
         body = re.sub(r'(href="(?![a-z]+:)[^"#]*)\.ipynb', r'\1.html', body) # links between notebooks
+        body = re.sub(r'src="(?![a-z]+:)([^"]+)"', lambda m: f'src="{_from_page(m.group(1), page)}"', body) # repo files
         page.parent.mkdir(parents=True, exist_ok=True)
         page.write_text(f'<!doctype html>\n<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">\n'
                         f'<title>{html.escape(titles[p])} – {html.escape(titles[index])}</title>\n<style>{CSS}</style>\n{MATHJAX}\n</head>\n'
