@@ -17,9 +17,9 @@ from .data import load_dataset, synthetic_dataset, standardize
 from .evaluate import eval_classification
 
 # %% auto #0
-__all__ = ['STEP_MODES', 'EncoderOnlyLoss', 'mode_callbacks', 'plain_fit', 'loop_overhead', 'StepClock', 'get_data', 'run_mode',
-           'run_isolated', 'summarize', 'markdown_table', 'machine', 'plot_scaling', 'step_mode', 'step_isolated',
-           'step_table']
+__all__ = ['STEP_MODES', 'LOSS_MODES', 'EncoderOnlyLoss', 'mode_callbacks', 'plain_fit', 'loop_overhead', 'StepClock', 'get_data',
+           'run_mode', 'run_isolated', 'summarize', 'markdown_table', 'machine', 'plot_scaling', 'step_mode',
+           'step_isolated', 'step_table', 'coarse_level', 'loss_mode', 'loss_table']
 
 # %% ../nbs/08_bench.ipynb #1c280317
 class EncoderOnlyLoss(HierarchicalContrastiveLoss):
@@ -249,6 +249,8 @@ def plot_scaling(
         if pts: ax.plot(*zip(*pts), marker='o', label=m)
     ax.set(xlabel='series length T', ylabel='seconds per iteration', title='training time per iteration')
     ax.set_xscale('log'); ax.set_yscale('log'); ax.grid(alpha=.3); ax.legend()
+    Ts = sorted({s['length'] for s in summarize(rows)})
+    ax.set_xticks(Ts, [str(t) for t in Ts]); ax.xaxis.set_minor_locator(plt.NullLocator()) # the measured lengths, plainly
     fig.tight_layout()
     return fig
 
@@ -307,12 +309,12 @@ def step_mode(
             row['level_s'].append(time.perf_counter() - t0)
     return row
 
-def step_isolated(mem_limit_gb:float|None=20., **kwargs)->dict:
-    "`step_mode(**kwargs)` in a fresh process, its address space capped at `mem_limit_gb`"
+def step_isolated(mem_limit_gb:float|None=20., fn:str='step_mode', **kwargs)->dict:
+    "`fn(**kwargs)` (`step_mode` or `loss_mode`) in a fresh process, its address space capped at `mem_limit_gb`"
     pre = (f'import resource; resource.setrlimit(resource.RLIMIT_AS, ({int(mem_limit_gb * 2**30)}, {int(mem_limit_gb * 2**30)})); '
            if mem_limit_gb and not torch.cuda.is_available() else '')
-    cmd = [sys.executable, '-c', pre + 'import sys, json; from hierts_tsai.bench import step_mode; '
-           'print("@@ROW@@" + json.dumps(step_mode(**json.loads(sys.argv[1]))))', json.dumps(kwargs)]
+    cmd = [sys.executable, '-c', pre + f'import sys, json; from hierts_tsai.bench import {fn}; '
+           f'print("@@ROW@@" + json.dumps({fn}(**json.loads(sys.argv[1]))))', json.dumps(kwargs)]
     p = subprocess.run(cmd, capture_output=True, text=True)
     rows = [l[7:] for l in p.stdout.splitlines() if l.startswith('@@ROW@@')]
     if not rows:
@@ -339,4 +341,53 @@ def step_table(
                 lvl = float(np.mean(r['level_s']))
                 line('blockwise-iars-mean', enc['step_s'] + r['probe_s'] + lvl)
                 line('blockwise-iars-p10-mean', enc['step_s'] + r['probe_s'] / 10 + lvl)
+    return '\n'.join(out)
+
+# %% ../nbs/08_bench.ipynb #7c5a42a2
+LOSS_MODES = ('hierarchical', 'finest-level', 'coarse-level')
+
+def coarse_level(T:int)->int:
+    "The level of length 8 (or the finest, for shorter series)"
+    from hierts_tsai.losses import n_levels
+    return max(n_levels(T) - 4, 0)
+
+def loss_mode(
+    mode:str, # one of `LOSS_MODES`
+    T:int, # series length
+    bs:int=8, # batch size
+    dims:int=320, # representation channels
+    seed:int=0, # random seed
+    reps:int=3, # timed calls after the warm-up; the median is reported
+)->dict:
+    "Time and peak memory of the forward and backward of one loss on random (`bs`, `dims`, `T`) views"
+    from hierts_tsai.losses import hierarchical_contrastive_loss, level_loss
+    if mode not in LOSS_MODES: raise ValueError(f"mode must be one of {LOSS_MODES}, got {mode!r}")
+    g = torch.Generator().manual_seed(seed)
+    z1, z2 = (torch.randn(bs, dims, T, generator=g).requires_grad_() for _ in range(2))
+    level = {'finest-level': 0, 'coarse-level': coarse_level(T)}.get(mode)
+    def run():
+        z1.grad = z2.grad = None
+        loss = hierarchical_contrastive_loss(z1, z2) if level is None else level_loss(z1, z2, level)
+        loss.backward()
+        return loss.item()
+    gc.collect(); base = _rss_mb()
+    run() # warm-up
+    times = []
+    for _ in range(reps): t0 = time.perf_counter(); loss = run(); times.append(time.perf_counter() - t0)
+    return dict(mode=mode, length=T, bs=bs, level=level, loss=loss, step_s=float(np.median(times)),
+                peak_mem_mb=max(_maxrss_mb() - base, 0.), device=machine())
+
+def loss_table(
+    rows:list, # rows of `loss_mode`
+)->str:
+    "Markdown table of forward+backward time and peak memory of each loss, with ratios to the hierarchical loss"
+    out = ['| T | loss | level | fwd+bwd s | peak MB | time / hierarchical | memory / hierarchical |', '|---|---|---|---|---|---|---|']
+    for T in sorted({r['length'] for r in rows}):
+        ref = next((r for r in rows if r['length'] == T and r['mode'] == 'hierarchical' and 'error' not in r), None)
+        for r in [r for r in rows if r['length'] == T]:
+            if 'error' in r: out.append(f"| {T} | {r['mode']} | | {r['error']} | | | |"); continue
+            rt = f"{r['step_s'] / ref['step_s']:.3f}" if ref else '—'
+            rm = f"{r['peak_mem_mb'] / ref['peak_mem_mb']:.3f}" if ref and ref['peak_mem_mb'] > 0 else '—'
+            lvl = 'all' if r['level'] is None else r['level']
+            out.append(f"| {T} | {r['mode']} | {lvl} | {r['step_s']:.4f} | {r['peak_mem_mb']:.0f} | {rt} | {rm} |")
     return '\n'.join(out)

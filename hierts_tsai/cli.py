@@ -92,13 +92,17 @@ def hierts_bench(
     png:str=None, # write plots in this folder
     quiet:store_true=False, # print only the table
     steps:str=None, # instead: one training step at these lengths, e.g. '2500,5000,10000,20000' (see `step_mode`)
+    loss:str=None, # instead: the loss alone (whole pyramid vs one level) at these lengths, e.g. '256,1024,4096'
     overhead:store_true=False, # instead: fastai's training against a plain PyTorch loop, alternated in one process
-    mem_limit_gb:float=20., # with --steps: address-space cap of each run (a mode that needs more reports OOM)
+    mem_limit_gb:float=20., # with --steps or --loss: address-space cap of each run (a mode that needs more reports OOM)
 ):
     "Benchmark training modes side by side (time, peak memory, accuracy), each run in a fresh process"
-    from hierts_tsai.bench import run_isolated, markdown_table, machine, mode_callbacks
+    from hierts_tsai.bench import run_isolated, markdown_table, machine, mode_callbacks, STEP_MODES, step_table, LOSS_MODES, loss_table
     import json as _json
-    if steps: return _step_bench([int(t) for t in steps.split(',')], bs, mem_limit_gb, json, quiet)
+    if steps: return _length_bench('step_mode', STEP_MODES, step_table, [int(t) for t in steps.split(',')], bs, mem_limit_gb,
+                                   json, quiet, extra=lambda m: dict(parts=m == 'blockwise-iars'))
+    if loss: return _length_bench('loss_mode', LOSS_MODES, loss_table, [int(t) for t in loss.split(',')], bs, mem_limit_gb,
+                                  json, quiet, fmt='.4f')
     if overhead: return _overhead(dataset, data, iters or 60, seeds, bs, json)
     mode_list = [m.strip() for m in modes.split(',') if m.strip()]
     if probe_every and f'iars-p{probe_every}' not in mode_list: mode_list.append(f'iars-p{probe_every}')
@@ -126,18 +130,19 @@ def hierts_bench(
     if png: _plots(rows, Path(png), lengths)
     return rows
 
-def _step_bench(lengths, bs, mem_limit_gb, json_path, quiet):
-    "One training step per mode and length, each in a fresh process; a markdown table"
-    from hierts_tsai.bench import step_isolated, step_table, machine, STEP_MODES
+def _length_bench(fn, modes, table, lengths, bs, mem_limit_gb, json_path, quiet, fmt='.2f', extra=None):
+    "Each of `modes` at each length, each in a fresh process (`fn` of `hierts_tsai.bench`); print `table(rows)`"
+    from hierts_tsai.bench import step_isolated, machine
     rows = []
     for T in lengths:
-        for m in STEP_MODES:
-            r = step_isolated(mem_limit_gb, mode=m, T=T, bs=bs, parts=m == 'blockwise-iars')
+        for m in modes:
+            r = step_isolated(mem_limit_gb, fn=fn, mode=m, T=T, bs=bs, **(extra(m) if extra else {}))
             rows.append(r)
-            msg = r['error'] if 'error' in r else f"{r['step_s']:.2f} s, peak {r['peak_mem_mb']:.0f} MB"
+            msg = r['error'] if 'error' in r else f"{r['step_s']:{fmt}} s, peak {r['peak_mem_mb']:.0f} MB"
             if not quiet: print(f"  T={T} {m}: {msg}", file=sys.stderr, flush=True)
     print(f"machine: {machine()}")
-    print(step_table(rows))
+    print(f"command: hierts_bench {' '.join(sys.argv[1:])}" if is_console() else '')
+    print(table(rows))
     if json_path: Path(json_path).write_text(json.dumps(rows, indent=1))
     return rows
 

@@ -74,3 +74,17 @@ def test_pretrain_main_job_runs_and_saves(tmp_path, capsys):
     assert _run(hierts_pretrain, ['--iters', '5', '--repr-dims', '16', '--quiet', '--out', str(out)]) == 0
     text = capsys.readouterr().out
     assert out.exists() and 'SVM accuracy on BasicMotions' in text
+
+def test_loss_and_step_benchmarks_write_their_rows(tmp_path, capsys):
+    "--loss and --steps run each mode in a fresh process and write the rows they print"
+    out = tmp_path / 'loss.json'
+    assert _run(hierts_bench, ['--loss', '64', '--bs', '2', '--quiet', '--json', str(out)]) == 0
+    rows = json.loads(out.read_text())
+    assert [(r['mode'], r['level']) for r in rows] == [('hierarchical', None), ('finest-level', 0), ('coarse-level', 3)]
+    assert len({round(r['loss'], 5) for r in rows}) == 3 and all(r['step_s'] > 0 for r in rows)
+    assert '| 64 | coarse-level | 3 |' in capsys.readouterr().out
+    out = tmp_path / 'steps.json'
+    assert _run(hierts_bench, ['--steps', '32', '--bs', '2', '--quiet', '--json', str(out)]) == 0
+    rows = json.loads(out.read_text())
+    assert [r['mode'] for r in rows] == ['encoder', 'dense-full', 'dense-iars', 'blockwise-iars']
+    assert len(rows[-1]['level_s']) == 6                  # the parts of a blockwise IARS step: levels of T=32
