@@ -108,6 +108,16 @@ def _rss_mb()->float:
 
 def _maxrss_mb()->float: return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
+def _mem_start(cuda:bool)->float:
+    "Start measuring peak memory: the baseline, MB (allocated on a GPU, resident on a CPU)"
+    gc.collect()
+    if cuda: torch.cuda.synchronize(); torch.cuda.reset_peak_memory_stats(); return torch.cuda.memory_allocated() / 2**20
+    return _rss_mb()
+
+def _mem_peak(cuda:bool, base:float)->float:
+    "Peak memory since `_mem_start` returned `base`, MB"
+    return (torch.cuda.max_memory_allocated() / 2**20 - base) if cuda else max(_maxrss_mb() - base, 0.)
+
 class StepClock(Callback):
     "The start time of every training iteration, and the end of the fit, in `times`"
     order = -100
@@ -152,16 +162,14 @@ def run_mode(
     if mode == 'encoder': learn.loss_func = EncoderOnlyLoss()
     iters = iters or default_n_iters(learn.n_values)
     cuda = learn.dls.device.type == 'cuda'
-    gc.collect()
-    if cuda: torch.cuda.synchronize(); torch.cuda.reset_peak_memory_stats(); base = torch.cuda.memory_allocated() / 2**20
-    else: base = _rss_mb()
+    base = _mem_start(cuda)
     t0, clock = time.perf_counter(), StepClock()
     if mode == 'plain': plain_fit(learn, iters, clock=clock.times)
     else:
         with learn.no_bar(), learn.no_logging(): learn.fit_iters(iters, cbs=clock)
     if cuda: torch.cuda.synchronize()
     fit_s = time.perf_counter() - t0
-    peak = (torch.cuda.max_memory_allocated() / 2**20 - base) if cuda else max(_maxrss_mb() - base, 0.)
+    peak = _mem_peak(cuda, base)
     acc = None
     if evaluate and mode != 'encoder':
         r = eval_classification(learn.encode(d['X_train']), d['y_train'], learn.encode(d['X_test']), d['y_test'], seed=seed)
@@ -174,16 +182,27 @@ def run_mode(
     if history and iars: row['history'] = {k: iars[0].history[k] for k in ('depth', 'vector', 'loss')}
     return row
 
-def run_isolated(**kwargs)->dict:
-    "`run_mode(**kwargs)` in a fresh Python process (its own peak memory); a row with `error` if it failed"
-    cmd = [sys.executable, '-c', 'import sys, json; from hierts_tsai.bench import run_mode; '
-           'print("@@ROW@@" + json.dumps(run_mode(**json.loads(sys.argv[1]))))', json.dumps(kwargs)]
+def _in_fresh_process(
+    fn:str, # a function of `hierts_tsai.bench` that returns a JSON-able row
+    kwargs:dict, # its arguments
+    mem_limit_gb:float|None=None, # cap the new process's address space (CPU only)
+)->tuple:
+    "Run `fn(**kwargs)` in a new Python process: (its row, or `None` if it printed none; the finished process)"
+    pre = (f'import resource; resource.setrlimit(resource.RLIMIT_AS, ({int(mem_limit_gb * 2**30)}, {int(mem_limit_gb * 2**30)})); '
+           if mem_limit_gb and not torch.cuda.is_available() else '')
+    cmd = [sys.executable, '-c', pre + f'import sys, json; from hierts_tsai.bench import {fn}; '
+           f'print("@@ROW@@" + json.dumps({fn}(**json.loads(sys.argv[1]))))', json.dumps(kwargs)]
     p = subprocess.run(cmd, capture_output=True, text=True)
     rows = [l[7:] for l in p.stdout.splitlines() if l.startswith('@@ROW@@')]
-    if p.returncode != 0 or not rows:
+    return (json.loads(rows[-1]) if rows else None), p
+
+def run_isolated(**kwargs)->dict:
+    "`run_mode(**kwargs)` in a fresh Python process (its own peak memory); a row with `error` if it failed"
+    row, p = _in_fresh_process('run_mode', kwargs)
+    if p.returncode != 0 or row is None:
         err = (p.stderr.strip().splitlines() or ['killed (out of memory?)'])[-1]
         return dict(mode=kwargs.get('mode'), seed=kwargs.get('seed', 0), error=f'exit {p.returncode}: {err}')
-    return json.loads(rows[-1])
+    return row
 
 # %% ../nbs/08_bench.ipynb #caaf1829
 def _mean_std(xs):
@@ -287,17 +306,14 @@ def step_mode(
             loss = level_loss(z1, z2, 0, max_dense=max_dense)
             with torch.no_grad(): level_losses(z1.detach(), z2.detach(), max_dense=max_dense, skip=0)
         loss.backward(); opt.step(); sync()
-    gc.collect()
-    if dev.type == 'cuda': torch.cuda.reset_peak_memory_stats(); base = torch.cuda.memory_allocated() / 2**20
-    else: base = _rss_mb()
+    base = _mem_start(dev.type == 'cuda')
     try:
         if T <= 5000: step() # warm-up (thread pools, allocator); longer steps dwarf it
         t0 = time.perf_counter(); step(); step_s = time.perf_counter() - t0
     except (RuntimeError, MemoryError) as e:
         if 'memory' not in str(e).lower() and not isinstance(e, MemoryError): raise
         return dict(mode=mode, length=T, error='OOM', device=str(dev))
-    peak = (torch.cuda.max_memory_allocated() / 2**20 - base) if dev.type == 'cuda' else max(_maxrss_mb() - base, 0.)
-    row = dict(mode=mode, length=T, bs=bs, step_s=step_s, peak_mem_mb=peak, device=machine())
+    row = dict(mode=mode, length=T, bs=bs, step_s=step_s, peak_mem_mb=_mem_peak(dev.type == 'cuda', base), device=machine())
     if parts:
         z = [net(x, x, m1, m2, T)[i].detach().requires_grad_() for i in (0, 1)]
         t0 = time.perf_counter()
@@ -311,17 +327,12 @@ def step_mode(
 
 def step_isolated(mem_limit_gb:float|None=20., fn:str='step_mode', **kwargs)->dict:
     "`fn(**kwargs)` (`step_mode` or `loss_mode`) in a fresh process, its address space capped at `mem_limit_gb`"
-    pre = (f'import resource; resource.setrlimit(resource.RLIMIT_AS, ({int(mem_limit_gb * 2**30)}, {int(mem_limit_gb * 2**30)})); '
-           if mem_limit_gb and not torch.cuda.is_available() else '')
-    cmd = [sys.executable, '-c', pre + f'import sys, json; from hierts_tsai.bench import {fn}; '
-           f'print("@@ROW@@" + json.dumps({fn}(**json.loads(sys.argv[1]))))', json.dumps(kwargs)]
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    rows = [l[7:] for l in p.stdout.splitlines() if l.startswith('@@ROW@@')]
-    if not rows:
+    row, p = _in_fresh_process(fn, kwargs, mem_limit_gb)
+    if row is None:
         err = p.stderr.strip().splitlines()
         oom = p.returncode in (-9, 137) or any('memory' in l.lower() for l in err[-3:])
         return dict(mode=kwargs['mode'], length=kwargs['T'], error='OOM' if oom else f'exit {p.returncode}: {err[-1] if err else ""}')
-    return json.loads(rows[-1])
+    return row
 
 def step_table(
     rows:list, # rows of `step_mode`
@@ -370,12 +381,12 @@ def loss_mode(
         loss = hierarchical_contrastive_loss(z1, z2) if level is None else level_loss(z1, z2, level)
         loss.backward()
         return loss.item()
-    gc.collect(); base = _rss_mb()
+    base = _mem_start(False)
     run() # warm-up
     times = []
     for _ in range(reps): t0 = time.perf_counter(); loss = run(); times.append(time.perf_counter() - t0)
     return dict(mode=mode, length=T, bs=bs, level=level, loss=loss, step_s=float(np.median(times)),
-                peak_mem_mb=max(_maxrss_mb() - base, 0.), device=machine())
+                peak_mem_mb=_mem_peak(False, base), device=machine())
 
 def loss_table(
     rows:list, # rows of `loss_mode`

@@ -97,8 +97,7 @@ def hierts_bench(
     mem_limit_gb:float=20., # with --steps or --loss: address-space cap of each run (a mode that needs more reports OOM)
 ):
     "Benchmark training modes side by side (time, peak memory, accuracy), each run in a fresh process"
-    from hierts_tsai.bench import run_isolated, markdown_table, machine, mode_callbacks, STEP_MODES, step_table, LOSS_MODES, loss_table
-    import json as _json
+    from hierts_tsai.bench import run_isolated, markdown_table, mode_callbacks, STEP_MODES, step_table, LOSS_MODES, loss_table
     if steps: return _length_bench('step_mode', STEP_MODES, step_table, [int(t) for t in steps.split(',')], bs, mem_limit_gb,
                                    json, quiet, extra=lambda m: dict(parts=m == 'blockwise-iars'))
     if loss: return _length_bench('loss_mode', LOSS_MODES, loss_table, [int(t) for t in loss.split(',')], bs, mem_limit_gb,
@@ -121,18 +120,15 @@ def hierts_bench(
                 if not quiet:
                     msg = r['error'] if 'error' in r else f"{r['s_per_iter']:.3f} s/iter, peak {r['peak_mem_mb']:.0f} MB, acc {r['acc']}"
                     print(f"  {r.get('dataset', T or '')} seed {seed} {m}: {msg}", file=sys.stderr, flush=True)
-    print(f"machine: {machine()}")
-    print(f"command: hierts_bench {' '.join(sys.argv[1:])}" if is_console() else '')
+    _print_header()
     print(markdown_table(rows))
-    if json:
-        Path(json).parent.mkdir(parents=True, exist_ok=True)
-        Path(json).write_text(_json.dumps([{k: v for k, v in r.items() if k != 'history'} for r in rows], indent=1))
+    if json: _write_json(json, [{k: v for k, v in r.items() if k != 'history'} for r in rows])
     if png: _plots(rows, Path(png), lengths)
     return rows
 
 def _length_bench(fn, modes, table, lengths, bs, mem_limit_gb, json_path, quiet, fmt='.2f', extra=None):
     "Each of `modes` at each length, each in a fresh process (`fn` of `hierts_tsai.bench`); print `table(rows)`"
-    from hierts_tsai.bench import step_isolated, machine
+    from hierts_tsai.bench import step_isolated
     rows = []
     for T in lengths:
         for m in modes:
@@ -140,10 +136,9 @@ def _length_bench(fn, modes, table, lengths, bs, mem_limit_gb, json_path, quiet,
             rows.append(r)
             msg = r['error'] if 'error' in r else f"{r['step_s']:{fmt}} s, peak {r['peak_mem_mb']:.0f} MB"
             if not quiet: print(f"  T={T} {m}: {msg}", file=sys.stderr, flush=True)
-    print(f"machine: {machine()}")
-    print(f"command: hierts_bench {' '.join(sys.argv[1:])}" if is_console() else '')
+    _print_header()
     print(table(rows))
-    if json_path: Path(json_path).write_text(json.dumps(rows, indent=1))
+    if json_path: _write_json(json_path, rows)
     return rows
 
 def _overhead(dataset, data, iters, reps, bs, json_path):
@@ -153,8 +148,19 @@ def _overhead(dataset, data, iters, reps, bs, json_path):
     print(f"machine: {machine()}")
     print(f"{r['dataset']}: {r['reps']} × {r['iters']} iterations of each loop, alternated: fastai {r['fastai_s']:.1f} s, "
           f"plain PyTorch {r['plain_s']:.1f} s; ratio {r['ratio']:.3f} (median per iteration {r['median_step_ratio']:.3f})")
-    if json_path: Path(json_path).write_text(json.dumps(r, indent=1))
+    if json_path: _write_json(json_path, r)
     return r
+
+def _print_header():
+    "The machine line, and the command line when run as `hierts_bench`"
+    from hierts_tsai.bench import machine
+    print(f"machine: {machine()}")
+    print(f"command: hierts_bench {' '.join(sys.argv[1:])}" if is_console() else '')
+
+def _write_json(path, obj):
+    "Write `obj` as JSON to `path`, creating its folder"
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(obj, indent=1))
 
 def is_console()->bool: return Path(sys.argv[0]).name == 'hierts_bench'
 

@@ -7,14 +7,15 @@ from fastai.callback.core import Callback
 from hierts_tsai.bench import plain_fit, run_isolated, markdown_table, summarize, mode_callbacks, EncoderOnlyLoss
 from hierts_tsai.cli import _run, hierts_bench, hierts_pretrain
 
-class Crops(Callback):
+class CropLog(Callback):
+    "Crop lengths fastai trains on (named so that it does not become `learn.crops`, which TS2VecViews would shadow)"
     order = 1
     def before_fit(self): self.seen = []
     def before_batch(self):
         if self.training: self.seen.append(self.learn.xb[-1])
 
 def test_plain_loop_sees_the_same_crops_as_fastai():
-    rec = Crops()
+    rec = CropLog()
     quiet_fit(small_learner(cbs=rec), 12)
     crops = plain_fit(small_learner(), 12)
     assert crops == rec.seen and len(crops) == 12
