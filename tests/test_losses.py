@@ -1,87 +1,40 @@
-"Hierarchical contrastive loss: against an independent NumPy implementation, gradients and invariances"
+"Hierarchical contrastive loss: against an independent NumPy implementation, gradients, blocks under a budget, invariances"
 import numpy as np
 import pytest
 import torch
+from reference import np_levels, np_instance, np_temporal
 from hierts_tsai.losses import (contrast, instance_contrastive_loss, temporal_contrastive_loss, level_loss, level_losses,
-                                hierarchical_contrastive_loss, HierarchicalContrastiveLoss)
-
-# ---- an independent NumPy implementation, written from the definition ---------------------------------------
-def np_contrast_pairs(a, b):
-    "a, b: (N, D) positives row by row; mean over all 2N anchors of -log softmax over the other 2N-1 rows"
-    z = np.concatenate([a, b], 0)
-    N, total = len(a), 0.
-    for i in range(2 * N):
-        j_pos = i + N if i < N else i - N
-        logits = np.array([z[i] @ z[j] for j in range(2 * N) if j != i])
-        others = [j for j in range(2 * N) if j != i]
-        m = logits.max()
-        lse = m + np.log(np.exp(logits - m).sum())
-        total += lse - logits[others.index(j_pos)]
-    return total / (2 * N)
-
-def np_instance(z1, z2):  # (B, D, T)
-    B, D, T = z1.shape
-    if B == 1: return 0.
-    return np.mean([np_contrast_pairs(z1[:, :, t], z2[:, :, t]) for t in range(T)])
-
-def np_temporal(z1, z2):
-    B, D, T = z1.shape
-    if T == 1: return 0.
-    return np.mean([np_contrast_pairs(z1[b].T, z2[b].T) for b in range(B)])
-
-def np_maxpool2(z):
-    T = z.shape[-1] // 2
-    return np.maximum(z[..., 0:2 * T:2], z[..., 1:2 * T:2])
-
-def np_levels(z1, z2, alpha=0.5, temporal_unit=0):
-    out, d = [], 0
-    while True:
-        T = z1.shape[-1]
-        l = alpha * np_instance(z1, z2)
-        if T > 1 and d >= temporal_unit: l += (1 - alpha) * np_temporal(z1, z2)
-        out.append(l)
-        if T == 1: break
-        z1, z2, d = np_maxpool2(z1), np_maxpool2(z2), d + 1
-    return np.array(out)
+                                hierarchical_contrastive_loss, HierarchicalContrastiveLoss, block_for, _blocks)
 
 SHAPES = [(1, 3, 1), (2, 4, 1), (3, 5, 2), (4, 3, 7), (2, 6, 16), (5, 2, 13), (3, 4, 33)]
 
 @pytest.mark.parametrize('shape', SHAPES)
 @pytest.mark.parametrize('alpha,tu', [(0.5, 0), (0.3, 1), (1.0, 0), (0.0, 2)])
-def test_against_numpy(shape, alpha, tu):
+@pytest.mark.parametrize('max_dense', ['auto', None, 40])
+def test_against_numpy(shape, alpha, tu, max_dense):
+    "every level, one level, the mean and both terms equal the NumPy reference, dense and in tiny blocks"
     g = torch.Generator().manual_seed(sum(shape))
     z1, z2 = torch.randn(*shape, generator=g, dtype=torch.float64), torch.randn(*shape, generator=g, dtype=torch.float64)
     ref = np_levels(z1.numpy(), z2.numpy(), alpha, tu)
-    v = level_losses(z1, z2, alpha, tu)
+    v = level_losses(z1, z2, alpha, tu, max_dense)
     assert v.shape == ref.shape
     np.testing.assert_allclose(v.numpy(), ref, rtol=0, atol=1e-6)
-    for k in range(len(ref)): np.testing.assert_allclose(level_loss(z1, z2, k, alpha, tu).item(), ref[k], atol=1e-6)
-    np.testing.assert_allclose(hierarchical_contrastive_loss(z1, z2, alpha, tu).item(), ref.mean(), atol=1e-6)
+    for k in range(len(ref)): np.testing.assert_allclose(level_loss(z1, z2, k, alpha, tu, max_dense).item(), ref[k], atol=1e-6)
+    np.testing.assert_allclose(hierarchical_contrastive_loss(z1, z2, alpha, tu, max_dense).item(), ref.mean(), atol=1e-6)
     np.testing.assert_allclose(instance_contrastive_loss(z1, z2).item(), np_instance(z1.numpy(), z2.numpy()), atol=1e-6)
     np.testing.assert_allclose(temporal_contrastive_loss(z1, z2).item(), np_temporal(z1.numpy(), z2.numpy()), atol=1e-6)
-
-def test_level_k_is_entry_k_and_mean():
-    z1, z2 = torch.randn(4, 8, 45), torch.randn(4, 8, 45)
-    v = level_losses(z1, z2)
-    for k in range(len(v)): torch.testing.assert_close(level_loss(z1, z2, k), v[k])
-    torch.testing.assert_close(hierarchical_contrastive_loss(z1, z2), v.mean())
-
-def test_level_loss_is_successive_pools():
-    "one max-pool of kernel 2**k equals k pools of kernel 2 (floor), so level_loss(k) matches the NumPy pyramid"
-    z1, z2 = torch.randn(3, 4, 27, dtype=torch.float64), torch.randn(3, 4, 27, dtype=torch.float64)
-    ref = np_levels(z1.numpy(), z2.numpy())
-    np.testing.assert_allclose(level_loss(z1, z2, 3).item(), ref[3], atol=1e-6)
 
 def test_gradcheck():
     z1 = torch.randn(3, 4, 6, dtype=torch.float64, requires_grad=True)
     z2 = torch.randn(3, 4, 6, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda a, b: hierarchical_contrastive_loss(a, b, 0.4), (z1, z2))
     assert torch.autograd.gradcheck(lambda a, b: level_loss(a, b, 1), (z1, z2))
-    # blockwise path: blocks on and above the diagonal, recomputed in backward
+    # blockwise path: blocks on and above the diagonal, recomputed in backward; a last block of one row
     assert torch.autograd.gradcheck(lambda a, b: temporal_contrastive_loss(a, b, block=5), (z1, z2))
     assert torch.autograd.gradcheck(lambda a, b: instance_contrastive_loss(a, b, block=2), (z1, z2))
+    assert torch.autograd.gradcheck(lambda a, b: hierarchical_contrastive_loss(a, b, max_dense=9), (z1, z2))
 
-@pytest.mark.parametrize('T,block', [(7, 3), (64, 20), (300, 128), (301, 512)])
+@pytest.mark.parametrize('T,block', [(7, 3), (64, 20), (300, 128), (301, 512), (5, 3), (10, 3)])
 def test_blockwise_equals_dense_values_and_gradients(T, block):
     g = torch.Generator().manual_seed(T)
     z = torch.randn(4, 2 * T, 16, generator=g) * 0.5
@@ -91,13 +44,24 @@ def test_blockwise_equals_dense_values_and_gradients(T, block):
     dense.backward(); blocked.backward()
     torch.testing.assert_close(z2.grad, z1.grad, rtol=1e-5, atol=1e-7)
 
-def test_level_losses_switch_to_blocks_above_max_dense():
-    "max_dense=1 forces blocks of 256 rows at level 0 (2T=1200 rows): same values and gradients as all-dense"
+@pytest.mark.parametrize('max_dense', [1000, 2**14, 2**18])
+def test_every_budget_gives_the_dense_loss(max_dense):
+    "the budget changes how the matrices are computed, not the values or the gradients"
     z1 = torch.randn(2, 8, 600, requires_grad=True); z2 = torch.randn(2, 8, 600)
     a = level_losses(z1, z2, max_dense=None); a.mean().backward(); ga = z1.grad.clone(); z1.grad = None
-    b = level_losses(z1, z2, max_dense=1); b.mean().backward()
+    b = level_losses(z1, z2, max_dense=max_dense); b.mean().backward()
     torch.testing.assert_close(b, a, rtol=1e-5, atol=0)
     torch.testing.assert_close(z1.grad, ga, rtol=1e-5, atol=1e-8)
+
+@pytest.mark.parametrize('groups,m,max_dense', [(8, 6000, 2**26), (8, 5000, 2**22), (1, 100, 500), (3000, 16, 2**20), (8, 99, 9000)])
+def test_blocks_are_the_largest_that_fit(groups, m, max_dense):
+    "each block holds at most `max_dense` elements, and one more row per block would not fit in fewer blocks"
+    b = block_for(groups, m, max_dense)
+    if groups * m * m <= max_dense: assert b is None; return
+    edges = {(a, c) for a, c, _, _ in _blocks(m, b)}
+    assert max(c - a for a, c in edges) == b and groups * b * b <= max_dense
+    nb = -(-m // b)
+    assert nb == 1 or groups * (-(-m // (nb - 1))) ** 2 > max_dense   # fewer blocks would exceed the budget
 
 def test_batch_permutation_invariant():
     z1, z2 = torch.randn(6, 8, 20, dtype=torch.float64), torch.randn(6, 8, 20, dtype=torch.float64)
@@ -112,20 +76,19 @@ def test_identical_views_beat_shuffled_timestamps():
     assert temporal_contrastive_loss(z, z) < temporal_contrastive_loss(z, shuffled)
     assert hierarchical_contrastive_loss(z, z) < hierarchical_contrastive_loss(z, shuffled)
 
-def test_loss_object_one_level_has_gradient_only_through_it():
-    z1 = torch.randn(4, 8, 30, requires_grad=True); z2 = torch.randn(4, 8, 30)
-    lf = HierarchicalContrastiveLoss(); lf.level, lf.probe = 1, True
-    lf((z1, z2)).backward()
-    g_obj = z1.grad.clone(); z1.grad = None
-    level_loss(z1, z2, 1).backward()
-    torch.testing.assert_close(g_obj, z1.grad)
-    torch.testing.assert_close(lf.vector, level_losses(z1.detach(), z2))
-
 def test_float16_inputs_give_float32_finite_loss():
     z1, z2 = (torch.randn(4, 8, 30) * 30).half(), (torch.randn(4, 8, 30) * 30).half()
     l = hierarchical_contrastive_loss(z1, z2)
     assert l.dtype == torch.float32 and torch.isfinite(l)
     torch.testing.assert_close(l, hierarchical_contrastive_loss(z1.float(), z2.float()))
+
+def test_the_loss_object_keeps_no_state():
+    "calling the loss, its levels or one level leaves the object as it was: it holds its configuration only"
+    lf = HierarchicalContrastiveLoss(0.3, 1, 2**16)
+    before = dict(vars(lf))
+    z = (torch.randn(4, 8, 30), torch.randn(4, 8, 30))
+    lf(z); lf.levels(z, skip=2); lf.level(z, 3)
+    assert vars(lf) == before == dict(alpha=0.3, temporal_unit=1, max_dense=2**16)
 
 @pytest.mark.parametrize('args,msg', [
     ((torch.zeros(2, 3, 4), torch.zeros(2, 3, 5)), r'same shape.*\(2, 3, 4\) and \(2, 3, 5\)'),
@@ -138,3 +101,9 @@ def test_float16_inputs_give_float32_finite_loss():
                                 temporal_contrastive_loss, lambda a, b: level_loss(a, b, 0)])
 def test_bad_input(args, msg, fn):
     with pytest.raises(ValueError, match=msg): fn(*args)
+
+@pytest.mark.parametrize('budget,msg', [(0, 'max_dense must be a positive int'), (-3, r'got -3'), (1.5, 'got 1.5'),
+                                        ('big', "got 'big'"), (2, 'max_dense=2 is too small')])
+def test_bad_budget(budget, msg):
+    z = torch.randn(4, 8, 30)
+    with pytest.raises(ValueError, match=msg): hierarchical_contrastive_loss(z, z, max_dense=budget)

@@ -1,0 +1,101 @@
+"""The shape of the package: the architecture notebook's module table is the modules' imports, no module imports a private
+name of another, `hierts_tsai.all` keeps every tsai name tsai's and exports no benchmark name, every public name is documented"""
+import ast, json, re, subprocess, sys
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PKG, NBS = ROOT / 'hierts_tsai', ROOT / 'nbs'
+MODULES = sorted(p.stem for p in PKG.glob('*.py') if not p.stem.startswith('_'))
+
+def package_imports(module:str)->tuple[set, list]:
+    "The package's modules `module` imports anywhere in its code, and the private names it imports from them"
+    deps, private = set(), []
+    for n in ast.walk(ast.parse((PKG / f'{module}.py').read_text())):
+        if not isinstance(n, ast.ImportFrom): continue
+        parts = (n.module or '').split('.')
+        if n.level: parts = ['hierts_tsai'] + [p for p in parts if p]  # nbdev writes `from .losses import ...`
+        if parts[0] != 'hierts_tsai': continue
+        deps |= {a.name for a in n.names} if len(parts) == 1 else {parts[1]}
+        private += [f'{".".join(parts)}.{a.name}' for a in n.names if a.name.startswith('_')]
+    return deps, private
+
+def module_table()->dict:
+    "The architecture notebook's table: module → the package modules it says it imports"
+    nb = json.loads((NBS / 'architecture.ipynb').read_text())
+    text = '\n'.join(''.join(c['source']) for c in nb['cells'] if c['cell_type'] == 'markdown')
+    rows = {}
+    for m in re.finditer(r'^\| `\w+` → `(\w+)\.py` \| .* \| ([^|]*) \|$', text, re.M):
+        rows[m.group(1)] = set() if m.group(2).strip() == '—' else {d.strip() for d in m.group(2).split(',')}
+    return rows
+
+def test_the_module_table_is_the_imports():
+    table = module_table()
+    assert set(table) == set(MODULES), f"modules without a row: {set(MODULES) - set(table)}; rows without a module: {set(table) - set(MODULES)}"
+    for m in MODULES: assert table[m] == package_imports(m)[0], f"{m}: the table says {sorted(table[m])}, the code imports {sorted(package_imports(m)[0])}"
+
+def test_no_module_imports_a_private_name_of_another():
+    private = {m: package_imports(m)[1] for m in MODULES}
+    assert not any(private.values()), {m: p for m, p in private.items() if p}
+
+def test_modules_import_each_other_without_a_cycle():
+    graph = {m: package_imports(m)[0] for m in MODULES}
+    done, path = set(), []
+    def visit(m):
+        assert m not in path, f"import cycle: {' → '.join(path + [m])}"
+        if m in done: return
+        path.append(m)
+        for d in graph[m]: visit(d)
+        path.pop(); done.add(m)
+    for m in MODULES: visit(m)
+
+STAR = """
+import json, warnings
+warnings.simplefilter('ignore')
+from tsai.all import *
+_tsai = {n: v for n, v in globals().items() if not n.startswith('_')}
+from hierts_tsai.all import *
+import hierts_tsai.all, hierts_tsai.bench, hierts_tsai.cli
+print(json.dumps(dict(
+    shadowed=sorted(n for n, v in _tsai.items() if globals().get(n) is not v and n not in ('json', 'warnings')),
+    n_tsai=len(_tsai),
+    bench=sorted(set(hierts_tsai.all.__all__) & set(hierts_tsai.bench.__all__ + hierts_tsai.cli.__all__)),
+    ours=sorted(hierts_tsai.all.__all__))))
+"""
+
+def test_star_imports_in_readme_order_keep_tsai_names():
+    "`from tsai.all import *; from hierts_tsai.all import *`: every tsai name is still tsai's object, no benchmark name comes in"
+    p = subprocess.run([sys.executable, '-c', STAR], capture_output=True, text=True, cwd=ROOT)
+    assert p.returncode == 0, p.stderr[-2000:]
+    r = json.loads(p.stdout.strip().splitlines()[-1])
+    assert r['n_tsai'] > 500 and 'ConvBlock' not in r['ours']
+    assert r['shadowed'] == [], r['shadowed']
+    assert r['bench'] == [], r['bench']
+    assert {'ts2vec_learner', 'IARS', 'TS2VecLearner', 'transfer_learner'} <= set(r['ours'])
+
+def _documented()->set:
+    return {m.group(1) for nb in NBS.glob('*.ipynb') for c in json.loads(nb.read_text())['cells'] if c['cell_type'] == 'code'
+            for m in re.finditer(r'show_doc\(([\w.]+)', ''.join(c['source']))}
+
+def test_every_public_name_and_method_has_show_doc():
+    "each name a module exports, and each public method or property a class defines, is shown in a notebook"
+    import importlib, inspect
+    shown, missing = _documented(), []
+    for m in MODULES:
+        if m == 'all': continue
+        mod = importlib.import_module(f'hierts_tsai.{m}')
+        for name in mod.__all__:
+            obj = getattr(mod, name)
+            if not (callable(obj) or inspect.isclass(obj)): continue # constants (KEYS, STEP_MODES, ...)
+            if name not in shown: missing.append(f'{m}.{name}')
+            if inspect.isclass(obj):
+                for attr, v in vars(obj).items():
+                    if attr.startswith('_') or not (callable(v) or isinstance(v, (property, classmethod))): continue
+                    if f'{name}.{attr}' not in shown: missing.append(f'{m}.{name}.{attr}')
+    assert not missing, missing
+
+def test_module_docstrings_are_whole_sentences():
+    "each module's docstring (the notebook's `>` summary) ends a sentence: nbdev keeps only the first line of the summary"
+    for m in MODULES:
+        doc = ast.get_docstring(ast.parse((PKG / f'{m}.py').read_text()))
+        assert doc and doc.rstrip().endswith('.'), f"{m}: {doc!r}"
