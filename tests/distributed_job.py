@@ -16,13 +16,20 @@ from fastai.callback.core import Callback
 
 N_ITERS = 20
 
+class Own(Callback):
+    "This rank's own per-level vector of each probe step, before IARS averages it across ranks"
+    order = 4 # `after_batch` before `IARS` (order 5) reads and clears it
+    def before_fit(self): self.own = []
+    def after_batch(self):
+        if self.training: self.own.append([float(x) for x in self.learn.iars._probe[0].tolist()])
+
 class Probe(Callback):
     "Record each training step what the test compares across ranks"
     order = 6 # `after_batch` after `IARS` (order 5) has scored and drawn; `before_batch` after `TS2VecViews` (order 0)
     def before_fit(self):
         import torch.distributed as dist
         self.rec = dict(backend=dist.get_backend() if dist.is_initialized() else None,
-                        batch_sum=[], probs=[], last=[], next_depth=[])
+                        batch_sum=[], probs=[], last=[], target=[])
     def before_batch(self):
         if self.training: self.rec['batch_sum'].append(float(self.learn.xb[0].double().sum())) # this rank's data
     def after_batch(self):
@@ -30,7 +37,7 @@ class Probe(Callback):
         cb, r = self.learn.iars, self.rec
         r['probs'].append(None if cb.probs is None else [float(p) for p in cb.probs])
         r['last'].append(None if cb.last is None else [float(v) for v in cb.last])
-        r['next_depth'].append(cb.depth)
+        r['target'].append(cb.target)
         r['model_type'], r['dl_type'] = type(self.learn.model).__name__, type(self.learn.dl).__name__ # as trained
 
 def main(out):
@@ -49,12 +56,12 @@ def main(out):
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         learn = ts2vec_learner(get_ts_dls(X, bs=8), arch_config=dict(depth=2, hidden=16), repr_dims=32,
-                               seed=0, cbs=[iars, Probe()])
+                               seed=0, cbs=[iars, Probe(), Own()])
     with learn.distrib_ctx(cpu=not torch.cuda.is_available()), learn.no_bar(), learn.no_logging():
         learn.fit_iters(N_ITERS)
     h = iars.history
     res = dict(rank=rank, world=world, n_steps=iars.step, **learn.probe.rec, level=h['level'], depth=h['depth'],
-               n_levels=h['n_levels'], vector=h['vector'], loss=h['loss'])
+               n_levels=h['n_levels'], vector=h['vector'], own=learn.own.own, loss=h['loss'], a=iars.a)
     (out / f'rank{rank}.json').write_text(json.dumps(res))
     sd = lambda m: {k: v.detach().cpu() for k, v in m.state_dict().items()}
     torch.save({'model': sd(learn.model), 'swa': sd(learn.swa_model)}, out / f'rank{rank}.pt')

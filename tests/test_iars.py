@@ -1,92 +1,67 @@
-"IARS: selection math, determinism, the trained level, probes and modes"
+"IARS in real (small) training: draws, probes against independently computed losses, modes, candidates, bad probes"
 import numpy as np
 import pytest
 import torch
+from fastai.callback.core import Callback, CancelFitException
 from conftest import small_learner, quiet_fit
-from hierts_tsai.iars import IARS, align_from_coarsest, iars_probs, level_at_depth, _mean_aligned
-from hierts_tsai.losses import level_losses, level_loss, hierarchical_contrastive_loss, n_levels
+from reference import np_levels
+from hierts_tsai.iars import IARS, iars_probs, candidate_levels, level_for
+from hierts_tsai.losses import level_loss, n_levels, HierarchicalContrastiveLoss
 import hierts_tsai.losses as losses
 
-# ---- selection math on hand-made loss vectors --------------------------------------------------------------------
-def test_alignment_with_different_level_counts():
-    prev = [10., 9., 8., 7., 6., 5., 4.]    # 7 levels, finest first
-    now = [3., 2., 1.]                      # 3 levels
-    p, n = align_from_coarsest(prev, now)
-    np.testing.assert_array_equal(p, [4., 5., 6.])    # coarsest first: same distance from the top
-    np.testing.assert_array_equal(n, [1., 2., 3.])
-    p, n = align_from_coarsest(now, prev)
-    np.testing.assert_array_equal(p, [1., 2., 3.]); np.testing.assert_array_equal(n, [4., 5., 6.])
+class Views(Callback):
+    "The pair of views `(z1, z2)` the loss receives at every training step, detached"
+    order = 90
+    def before_fit(self): self.seen = []
+    def after_pred(self):
+        if self.training: self.seen.append(tuple(z.detach().clone() for z in self.learn.pred))
 
-def test_softmax_of_a_delta():
-    prev, now = [5., 4., 3., 2.], [1., 4.5, 1., 0.]
-    delta = np.array([0. - 2., 1. - 3., 4.5 - 4., 1. - 5.])     # coarsest first
-    for a in (0.1, 1., 3.):
-        e = np.exp(a * delta)
-        np.testing.assert_allclose(iars_probs(prev, now, a), e / e.sum(), rtol=1e-12)
-    # the level whose loss rose the most gets the highest probability
-    assert iars_probs(prev, now, 1.).argmax() == 2
-    np.testing.assert_allclose(iars_probs(prev, now, 1e-9), np.full(4, .25), atol=1e-6)
-
-def test_level_at_depth():
-    assert [level_at_depth(d, 7) for d in range(9)] == [6, 5, 4, 3, 2, 1, 0, 0, 0]
-
-def test_mean_aligned_from_coarsest():
-    np.testing.assert_allclose(_mean_aligned([[6., 4., 2.], [3., 1.], [2.]]), [6., 3.5, 5 / 3])
-
-@pytest.mark.parametrize('bad', [dict(mode='best'), dict(select_every='step'), dict(probe_every=0),
-                                 dict(mode='fixed'), dict(mode='fixed', level=-1)])
-def test_bad_arguments(bad):
-    with pytest.raises(ValueError): IARS(**bad)
-
-# ---- the callback in real (small) training --------------------------------------------------------------------------
-def run(n=30, **kw):
+def run(n=30, cbs=(), **kw):
     cb = IARS(**kw)
-    learn = small_learner(cbs=cb)
+    learn = small_learner(cbs=[cb, *cbs])
     quiet_fit(learn, n)
     return learn, cb
 
 def test_first_step_draws_uniformly_from_its_generator():
-    "the first level is rng.integers(n_levels) from the callback's own seeded generator, for every seed"
+    "the first level is one of the crop's candidates, drawn with rng.integers from the callback's own seeded generator"
     for seed in range(4):
-        learn, cb = run(1, seed=seed)
-        n = cb.history['n_levels'][0]
-        assert cb.history['depth'][0] == np.random.default_rng(seed).integers(n)
+        v = Views()
+        learn, cb = run(1, cbs=[v], seed=seed)
+        z1 = v.seen[0][0]
+        cands = candidate_levels(z1.shape[-1], z1.shape[0])
+        assert cb.history['level'][0] == cands[-1 - np.random.default_rng(seed).integers(len(cands))]
 
-def test_same_seed_same_levels_and_losses():
-    a, cb_a = run(25)
-    b, cb_b = run(25)
-    assert cb_a.history['level'] == cb_b.history['level']
-    assert cb_a.history['loss'] == cb_b.history['loss']
-    c, cb_c = run(25, seed=123)
-    assert cb_c.history['level'] != cb_a.history['level']
+def test_probe_vector_is_each_level_computed_on_its_own():
+    "every entry of a probe vector equals `level_loss` at that level on the step's views, computed separately"
+    v = Views()
+    learn, cb = run(8, cbs=[v])
+    for (z1, z2), vec, lvl in zip(v.seen, cb.history['vector'], cb.history['level']):
+        cands = candidate_levels(z1.shape[-1], z1.shape[0])
+        assert len(vec) == cands[-1] + 1 and lvl in cands
+        for k in cands: assert vec[k] == pytest.approx(level_loss(z1, z2, k, max_dense=None).item(), rel=1e-5)
 
-def test_trained_loss_is_the_chosen_entry_of_the_probe():
-    learn, cb = run(20)
-    h = cb.history
-    for loss, lvl, v in zip(h['loss'], h['level'], h['vector']):
-        assert v is not None and len(v) > lvl
-        assert loss == pytest.approx(v[lvl], rel=1e-6)
+def test_full_mode_is_ts2vecs_loss_on_the_actual_views():
+    "in 'full' mode the trained loss is the mean of all levels of the NumPy reference on the views of the batch"
+    v = Views()
+    learn, cb = run(4, cbs=[v], mode='full')
+    for (z1, z2), loss in zip(v.seen, cb.history['loss']):
+        assert loss == pytest.approx(np_levels(z1.double().numpy(), z2.double().numpy()).mean(), rel=1e-5)
 
 def test_draws_follow_the_scores():
-    "with a huge temperature the draw is the argmax of the aligned loss increase"
-    learn, cb = run(12, a=1e6)
+    "with a huge inverse temperature the trained level is the one whose loss rose the most, as the reference maps it"
+    v = Views()
+    learn, cb = run(12, cbs=[v], a=1e6)
     h = cb.history
     for i in range(2, 12):
-        prev, now = h['vector'][i - 2], h['vector'][i - 1]
-        p_, n_ = align_from_coarsest(prev, now)
-        expected_depth = int(np.argmax(n_ - p_))
-        n = h['n_levels'][i]
-        assert h['level'][i] == level_at_depth(expected_depth, n)
-
-def test_full_mode_is_ts2vec():
-    learn, cb = run(6, mode='full')
-    h = cb.history
-    assert all(l is None for l in h['level'])
-    for loss, v in zip(h['loss'], h['vector']): assert loss == pytest.approx(np.mean(v), rel=1e-6)
+        probs = iars_probs(h['vector'][i - 2], h['vector'][i - 1], 1e6)
+        z1 = v.seen[i][0]
+        expected = level_for(int(np.argmax(probs)), len(probs), candidate_levels(z1.shape[-1], z1.shape[0]), 'level')
+        assert h['level'][i] == expected
 
 def test_fixed_and_random_modes():
     _, cb = run(10, mode='fixed', level=2)
-    assert set(cb.history['level']) == {2} and all(v is None for v in cb.history['vector'])
+    h = cb.history                                      # level 2, or the coarsest level longer than 1 of a shorter crop
+    assert h['level'] == [min(2, n - 2) for n in h['n_levels']] and 2 in h['level'] and all(v is None for v in h['vector'])
     _, cb = run(40, mode='random')
     assert len(set(cb.history['level'])) > 2
 
@@ -96,36 +71,85 @@ def test_probe_every_k():
     assert probed == [0, 4, 8]
     assert all(t == 0 for i, t in enumerate(cb.history['probe_s']) if i not in probed)
 
-def test_select_every_epoch_keeps_one_level_per_epoch():
-    learn, cb = run(25, select_every='epoch')   # BasicMotions, 40 series, bs 8: 5 steps an epoch
+def test_select_every_epoch_keeps_one_draw_per_epoch():
+    "BasicMotions, 40 series, bs 8: 5 steps an epoch; from the third epoch on, one drawn level per epoch (clamped per crop)"
+    v = Views()
+    learn, cb = run(25, cbs=[v], select_every='epoch')
     h = cb.history
-    for e in range(5):
+    for e in range(2, 5):
         steps = range(5 * e, 5 * e + 5)
-        # one drawn depth D per epoch; each crop trains the level at depth D (its finest if it has fewer levels)
-        assert any(all(h['level'][i] == level_at_depth(D, h['n_levels'][i]) for i in steps) for D in range(12))
+        def fits(level): return all(h['level'][i] == min(level, candidate_levels(v.seen[i][0].shape[-1], 8)[-1]) for i in steps)
+        assert any(fits(l) for l in range(12)), [h['level'][i] for i in steps]
     assert cb.probs is not None
 
 def test_probe_never_recomputes_the_trained_level(monkeypatch):
     calls = []
     orig = losses._level_loss
     monkeypatch.setattr(losses, '_level_loss', lambda z1, z2, level, *a: calls.append(level) or orig(z1, z2, level, *a))
-    lf = losses.HierarchicalContrastiveLoss(); lf.level, lf.probe = 3, True
-    z1, z2 = torch.randn(4, 8, 50), torch.randn(4, 8, 50)
-    lf((z1, z2))
-    assert sorted(calls) == list(range(n_levels(50)))
+    v = Views()
+    learn, cb = run(1, cbs=[v])
+    z1 = v.seen[0][0]
+    assert sorted(calls) == candidate_levels(z1.shape[-1], z1.shape[0])   # each candidate once, the trained one included
 
 def test_gradient_reaches_the_encoder_only_through_the_trained_level():
-    learn = small_learner()
-    model, lf = learn.model.eval(), learn.loss_func      # eval: no dropout, so two forwards agree
+    "a probe step's parameter gradients are those of `level_loss` at the trained level alone"
+    cb = IARS(mode='fixed', level=2)
+    learn = small_learner(cbs=cb)
+    model = learn.model.eval()                      # eval: no dropout, so two forwards agree
     x = torch.randn(8, 6, 60)
-    x1, x2, crop = x[..., :50], x[..., 10:], 40
-    lf.level, lf.probe = 2, True
-    lf(model(x1, x2, None, None, crop)).backward()
+    pred = model(x[..., :50], x[..., 10:], None, None, 40)
+    cb.learn, cb.old_lf = learn, learn.loss_func
+    learn.training = True
+    cb.lf(pred).backward()
     g1 = [p.grad.clone() for p in model.parameters()]
     model.zero_grad()
-    level_loss(*model(x1, x2, None, None, crop), 2).backward()
+    level_loss(*model(x[..., :50], x[..., 10:], None, None, 40), 2).backward()
     for a, b in zip(g1, [p.grad for p in model.parameters()]): torch.testing.assert_close(a, b)
-    assert lf.vector is not None and len(lf.vector) == n_levels(crop)
+
+@pytest.mark.parametrize('mode', ['iars', 'random', 'fixed-0', 'fixed-coarsest', 'iars-p10', 'full'])
+@pytest.mark.parametrize('config', ['alpha=0', 'one series', 'temporal_unit=2, alpha=0', 'candidates=all'])
+def test_every_mode_trains_50_iterations_and_draws_only_levels_with_a_gradient(mode, config):
+    "the crashes of the first version (a length-1, instance-only level drawn with alpha=0 or one series) cannot happen"
+    kw, X, extra = {}, None, {}
+    if config == 'alpha=0': kw = dict(alpha=0.)
+    if config == 'one series': X = np.random.default_rng(0).standard_normal((1, 2, 60)).astype(np.float32)
+    if config == 'temporal_unit=2, alpha=0': kw = dict(alpha=0., temporal_unit=2)
+    if config == 'candidates=all': extra = dict(candidates='all')
+    v, cb = Views(), IARS.from_mode(mode, **extra)
+    learn = small_learner(X, cbs=[cb, v], **kw)
+    quiet_fit(learn, 50)
+    assert learn.train_iter == 50 and np.isfinite(cb.history['loss']).all()
+    lf = learn.loss_func
+    for (z1, z2), lvl in zip(v.seen, cb.history['level']):
+        levels = range(n_levels(z1.shape[-1])) if lvl is None else [lvl]
+        with torch.enable_grad():
+            z = z1.clone().requires_grad_()
+            loss = sum(lf.level((z, z2), k) for k in levels)
+        assert loss.requires_grad, (lvl, z1.shape)               # the trained loss has a gradient
+        if lvl is not None:
+            assert lvl in candidate_levels(z1.shape[-1], z1.shape[0], lf.alpha, lf.temporal_unit, extra.get('candidates', 'reference'))
+
+def test_a_non_finite_probe_is_a_clear_error():
+    class Poison(Callback):
+        order = 1
+        def after_pred(self):
+            if self.training and self.iter == 2: self.learn.pred = (self.learn.pred[0] * float('nan'), self.learn.pred[1])
+    with pytest.raises(ValueError, match=r'probe of training step 2 gave a non-finite loss at level\(s\) \[0, 1'):
+        run(5, cbs=[Poison()])
+
+def test_the_loss_is_restored_after_a_fit_a_cancel_and_an_error():
+    class Stop(Callback):
+        def after_batch(self):
+            if self.iter == 1: raise CancelFitException()
+    learn, cb = run(3)
+    assert isinstance(learn.loss_func, HierarchicalContrastiveLoss) and cb.old_lf is None
+    with learn.no_bar(), learn.no_logging(): learn.fit(1, cbs=Stop())
+    assert isinstance(learn.loss_func, HierarchicalContrastiveLoss)
+    class Boom(Callback):
+        def after_batch(self): raise RuntimeError('boom')
+    with pytest.raises(RuntimeError), learn.no_bar(), learn.no_logging(): learn.fit(1, cbs=Boom())
+    quiet_fit(learn, 2)                                         # a fit after an error works and restores the loss
+    assert isinstance(learn.loss_func, HierarchicalContrastiveLoss)
 
 def test_iars_with_a_tsai_arch_and_plot():
     from tsai.models.ResNetPlus import ResNetPlus
@@ -144,3 +168,11 @@ def test_iars_needs_the_hierarchical_loss():
     X = np.random.randn(16, 2, 20).astype('float32')
     learn = Learner(get_ts_dls(X, np.zeros(16), bs=8), nn.Conv1d(2, 2, 1), loss_func=nn.MSELoss(), cbs=IARS())
     with pytest.raises(ValueError, match='HierarchicalContrastiveLoss'): learn.fit(1)
+
+def test_per_epoch_selection_warns_when_it_cannot_score():
+    with pytest.warns(UserWarning, match='draws stay uniform'): run(10, select_every='epoch')    # 2 epochs of 5 steps
+
+@pytest.mark.parametrize('bad', [dict(mode='best'), dict(select_every='step'), dict(probe_every=0),
+                                 dict(mode='fixed'), dict(mode='fixed', level=-1), dict(mapping='kernel'), dict(a=float('nan'))])
+def test_bad_arguments(bad):
+    with pytest.raises(ValueError): IARS(**bad)

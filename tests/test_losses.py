@@ -51,7 +51,7 @@ def test_every_budget_gives_the_dense_loss(max_dense):
     a = level_losses(z1, z2, max_dense=None); a.mean().backward(); ga = z1.grad.clone(); z1.grad = None
     b = level_losses(z1, z2, max_dense=max_dense); b.mean().backward()
     torch.testing.assert_close(b, a, rtol=1e-5, atol=0)
-    torch.testing.assert_close(z1.grad, ga, rtol=1e-5, atol=1e-8)
+    torch.testing.assert_close(z1.grad, ga, rtol=1e-5, atol=1e-7)
 
 @pytest.mark.parametrize('groups,m,max_dense', [(8, 6000, 2**26), (8, 5000, 2**22), (1, 100, 500), (3000, 16, 2**20), (8, 99, 9000)])
 def test_blocks_are_the_largest_that_fit(groups, m, max_dense):

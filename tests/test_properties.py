@@ -1,25 +1,44 @@
-"Properties over random shapes (hypothesis): loss shapes and finiteness, aligned views, encode shapes"
+"Properties over random shapes (hypothesis): loss shapes and finiteness, aligned views, encode shapes, candidates and gradients"
 import numpy as np
 import torch
 from hypothesis import given, settings, strategies as st, HealthCheck
 from hierts_tsai.losses import level_losses, level_loss, hierarchical_contrastive_loss, n_levels
-from hierts_tsai.augment import random_crops, make_views
-from hierts_tsai.learner import pool_repr, embed_windows
+from hierts_tsai.augment import random_crops, make_views, draw_views
+from hierts_tsai.encode import pool_repr, embed_windows
 from hierts_tsai.encoder import TS2VecBackbone, ContrastiveModel
+from hierts_tsai.iars import candidate_levels
 
 dims = dict(B=st.integers(1, 6), C=st.integers(1, 12), T=st.integers(1, 80), seed=st.integers(0, 2**31 - 1))
 
 @settings(max_examples=60, deadline=None)
-@given(**dims, scale=st.sampled_from([1e-3, 1., 30.]), alpha=st.floats(0, 1), tu=st.integers(0, 3))
-def test_loss_shapes_and_finite(B, C, T, seed, scale, alpha, tu):
+@given(**dims, scale=st.sampled_from([1e-3, 1., 30.]), alpha=st.floats(0, 1), tu=st.integers(0, 3),
+       budget=st.sampled_from(['auto', None, 2**12]))
+def test_loss_shapes_and_finite(B, C, T, seed, scale, alpha, tu, budget):
     g = torch.Generator().manual_seed(seed)
     z1, z2 = torch.randn(B, C, T, generator=g) * scale, torch.randn(B, C, T, generator=g) * scale
-    v = level_losses(z1, z2, alpha, tu)
+    budget = budget if budget is None or budget == 'auto' or budget >= T else None   # a budget must hold one row of each block
+    v = level_losses(z1, z2, alpha, tu, budget)
     assert v.shape == (n_levels(T),) and torch.isfinite(v).all() and (v >= -1e-5).all()
     k = int(torch.randint(n_levels(T), (), generator=g))
-    torch.testing.assert_close(level_loss(z1, z2, k, alpha, tu), v[k], rtol=1e-5, atol=1e-5)
-    l = hierarchical_contrastive_loss(z1, z2, alpha, tu)
+    torch.testing.assert_close(level_loss(z1, z2, k, alpha, tu, budget), v[k], rtol=1e-5, atol=1e-5)
+    l = hierarchical_contrastive_loss(z1, z2, alpha, tu, budget)
     assert l.ndim == 0 and torch.isfinite(l)
+
+@settings(max_examples=60, deadline=None)
+@given(B=st.integers(1, 5), T=st.integers(1, 70), alpha=st.sampled_from([0., 0.3, 1.]), tu=st.integers(0, 3),
+       candidates=st.sampled_from(['reference', 'all']), seed=st.integers(0, 1000))
+def test_candidates_are_exactly_the_levels_with_a_gradient(B, T, alpha, tu, candidates, seed):
+    "a level is a candidate iff its loss moves with the views (and is longer than 1 unless candidates='all')"
+    g = torch.Generator().manual_seed(seed)
+    z1 = torch.randn(B, 4, T, generator=g, dtype=torch.float64).requires_grad_()
+    z2 = torch.randn(B, 4, T, generator=g, dtype=torch.float64)
+    cands = candidate_levels(T, B, alpha, tu, candidates)
+    for k in range(n_levels(T)):
+        loss = level_loss(z1, z2, k, alpha, tu)
+        grad = torch.autograd.grad(loss, z1, allow_unused=True)[0] if loss.requires_grad else None
+        has = grad is not None and bool(grad.abs().sum() > 0)
+        longer = (T >> k) > 1
+        assert (k in cands) == (has and (longer or candidates == 'all')), (k, cands, has, T >> k)
 
 @settings(max_examples=100, deadline=None)
 @given(**dims, tu=st.integers(0, 3))
@@ -33,6 +52,8 @@ def test_crop_views_stay_aligned(B, C, T, seed, tu):
     assert torch.equal(o1, o2)                                  # the same original time points ...
     start = torch.as_tensor(c.offsets + c.left, dtype=torch.float64) + 1000 * torch.arange(B)
     assert torch.equal(o1[:, 0, 0], start)                      # ... of the same series, where the crop says
+    v = draw_views(t, np.random.default_rng(seed), tu, max_train_length=None)
+    assert torch.equal(v.x1[..., -v.crop_l:], v.x2[..., :v.crop_l])
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(B=st.integers(1, 4), C=st.integers(1, 5), T=st.integers(1, 120), seed=st.integers(0, 1000),
@@ -44,6 +65,7 @@ def test_encode_shapes(B, C, T, seed, window):
     with torch.no_grad():
         z = torch.cat(list(embed_windows(net, x, 16, net.backbone.receptive_field // 2)), -1)
         out = pool_repr(z, window)
+        torch.testing.assert_close(z, net.embed(x), rtol=1e-5, atol=1e-5)  # windows with context: the whole series' output
     assert z.shape == (B, 6, T)
     if window == 'full_series': assert out.shape == (B, 6)
     elif window == 'multiscale':

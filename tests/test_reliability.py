@@ -1,4 +1,4 @@
-"Reliability: bad input, determinism, resume from a checkpoint, mixed precision"
+"Reliability: bad input, determinism, exact resumption (budgets included), mixed precision where it really runs"
 import warnings
 import numpy as np
 import pytest
@@ -7,10 +7,10 @@ from conftest import small_learner, quiet_fit, SMALL
 from tsai.data.core import get_ts_dls
 from fastai.callback.tracker import SaveModelCallback
 from fastai.callback.core import Callback
-from hierts_tsai.learner import ts2vec_learner, Autocast, TS2VecViews
+from hierts_tsai.learner import ts2vec_learner, train_series
+from hierts_tsai.callbacks import Autocast
 from hierts_tsai.iars import IARS
 from hierts_tsai.data import load_dataset, standardize
-from hierts_tsai.evaluate import eval_classification
 
 D = standardize(load_dataset())
 rng = np.random.default_rng(0)
@@ -37,13 +37,9 @@ def test_nan_at_start_and_end_is_centred():
     X = series(T=60)
     X[0, :, :10] = np.nan; X[1, :, 45:] = np.nan                      # variable length, NaN-padded
     learn = ts2vec_learner(get_ts_dls(X, bs=4), seed=0, **SMALL)
-    from hierts_tsai.learner import _train_series
-    P = _train_series(learn.dls)
-    # TS2Vec centres each series: its missing prefix and suffix become equal (±1)
-    miss = np.isnan(P[:2]).all(1)
-    for m in miss:
-        pre, suf = np.argmax(~m), np.argmax(~m[::-1])
-        assert abs(pre - suf) <= 1
+    P = train_series(learn.dls)
+    miss = np.isnan(P[:2]).all(1)                                     # TS2Vec centres each series:
+    for m in miss: assert abs(np.argmax(~m) - np.argmax(~m[::-1])) <= 1  # its missing prefix and suffix become equal (±1)
     assert finite_losses(quiet_fit(learn, 6))
     assert np.isfinite(learn.encode(X)).all()
 
@@ -53,16 +49,11 @@ def test_length_below_two_is_refused():
 
 def test_last_batch_of_one_series():
     X = series(n=9)
-    dls = get_ts_dls(X, bs=8, drop_last=False)                        # batches of 8 and 1
-    learn = ts2vec_learner(dls, seed=0, **SMALL)
+    learn = ts2vec_learner(get_ts_dls(X, bs=8, drop_last=False), seed=0, cbs=IARS(), **SMALL)  # batches of 8 and 1
     rec = Trace()
     with learn.no_bar(), learn.no_logging(): learn.fit(2, cbs=rec)
     assert len(rec.ls) == 4 and np.isfinite(rec.ls).all()
     assert learn.encode(X, bs=8).shape == (9, 32)                     # the encoder's last batch is 1 series too
-
-def test_single_class_at_evaluation():
-    with pytest.raises(ValueError, match="single class .*needs at least 2 classes"):
-        eval_classification(np.ones((5, 3)), ['a'] * 5, np.ones((2, 3)), ['a', 'b'])
 
 @pytest.mark.parametrize('dtype', [np.int64, np.float64])
 def test_integer_and_float64_input_are_cast(dtype):
@@ -72,34 +63,39 @@ def test_integer_and_float64_input_are_cast(dtype):
     z = learn.encode(X)
     assert z.dtype == np.float32 and np.isfinite(z).all()
 
-def test_channel_count_that_does_not_match_the_model():
-    learn = small_learner()
-    with pytest.raises(ValueError, match='trained on 6 channels but X has 2'): learn.encode(series())
-    learn.dls = get_ts_dls(series(n=16), bs=8)
-    with pytest.raises(ValueError, match='built for 6 channels but a batch has 2'): quiet_fit(learn, 1)
-
 def test_empty_dataset():
     with pytest.raises(ValueError, match='empty'): ts2vec_learner(np.zeros((0, 2, 40), np.float32), **SMALL)
-
-def test_fewer_series_than_the_batch_size():
-    learn = quiet_fit(ts2vec_learner(get_ts_dls(series(n=3), bs=8), seed=0, **SMALL), 4)
-    assert learn.dls.train.bs == 3 and learn.train_iter == 4 and finite_losses(learn)
 
 def test_not_three_dimensional():
     with pytest.raises(ValueError, match=r'\(n_series, channels, length\), got shape \(12, 40\)'):
         ts2vec_learner(series()[:, 0], **SMALL)
 
+def test_no_level_with_a_gradient_is_a_clear_error():
+    X = series(n=1)
+    with pytest.raises(ValueError, match='with alpha=1 the instance term needs at least 2 series'):
+        quiet_fit(ts2vec_learner(X, alpha=1., cbs=IARS(), **SMALL), 2)
+
+@pytest.mark.parametrize('kw,msg', [(dict(max_dense=0), 'max_dense must be a positive int'), (dict(alpha=1.5), r'alpha must be in \[0, 1\]'),
+                                    (dict(temporal_unit=-1), 'temporal_unit must be an int >= 0')])
+def test_bad_loss_configuration(kw, msg):
+    with pytest.raises(ValueError, match=msg): ts2vec_learner(series(), **SMALL, **kw)
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='checks the error a machine without CUDA gives')
+def test_cuda_requested_without_cuda():
+    with pytest.raises(ValueError, match=r"device cuda was requested but torch.cuda.is_available\(\) is False"):
+        ts2vec_learner(series(), device='cuda', **SMALL)
+
 # ---- determinism ------------------------------------------------------------------------------------------------------
 def test_same_seed_same_loss_trajectory_and_levels():
     runs = []
-    for _ in range(2):
+    for seed in (0, 0, 1):
         rec, cb = Trace(), IARS()
-        learn = small_learner(cbs=[cb, rec])
+        learn = small_learner(cbs=[cb, rec], seed=seed)
         quiet_fit(learn, 30)
         runs.append((rec.ls, cb.history['level'], learn.encode(D['X_test'][:4])))
-    assert runs[0][0] == runs[1][0]
-    assert runs[0][1] == runs[1][1]
+    assert runs[0][0] == runs[1][0] and runs[0][1] == runs[1][1]
     np.testing.assert_array_equal(runs[0][2], runs[1][2])
+    assert runs[2][1] != runs[0][1]                                   # another seed, other draws
 
 # ---- resume ------------------------------------------------------------------------------------------------------------
 def test_resume_from_checkpoint_reproduces_levels_and_losses(tmp_path):
@@ -118,23 +114,62 @@ def test_resume_from_checkpoint_reproduces_levels_and_losses(tmp_path):
     assert rec2.ls == pytest.approx(rec.ls[2 * steps:], rel=1e-5)
     np.testing.assert_allclose(b.encode(D['X_test'][:4]), a.encode(D['X_test'][:4]), rtol=1e-5, atol=1e-6)
 
+def test_resumed_fit_iters_trains_exactly_the_remaining_iterations(tmp_path):
+    "fit_iters(23) saved after its 2nd epoch (10 iterations), loaded into a new learner: fit_iters() trains the 13 left, as the uninterrupted run did"
+    rec, cb = Trace(), IARS()
+    a = small_learner(cbs=[cb, rec], path=tmp_path)
+    with a.no_bar(), a.no_logging(): a.fit_iters(23, cbs=SaveModelCallback(monitor='train_loss', every_epoch=True, fname='it', with_opt=True))
+    assert len(rec.ls) == 23
+    rec2, cb2 = Trace(), IARS()
+    b = small_learner(cbs=[cb2, rec2], path=tmp_path, seed=7)
+    b.load('it_1')
+    assert b.resume_budget == {'n_iters': 23, 'done': 10}
+    with b.no_bar(), b.no_logging(): b.fit_iters()
+    assert len(rec2.ls) == 13 and b.train_iter == 13
+    assert rec2.crops == rec.crops[10:] and cb2.history['level'] == cb.history['level']
+    assert rec2.ls == pytest.approx(rec.ls[10:], rel=1e-5)
+    with b.no_bar(), b.no_logging(): b.fit_iters(5)                    # the budget is done: a new one
+    assert b.train_iter == 5
+    b.load('it_1')
+    with b.no_bar(), b.no_logging(): b.fit_iters(23, resume=False)     # or start the count anew
+    assert b.train_iter == 23
+
+def test_checkpoints_keep_every_random_state():
+    learn = quiet_fit(small_learner(), 3)
+    st = learn.training_state()
+    assert {'random_state', 'numpy_state', 'torch_state', 'torch_cuda_state'} <= set(st['random'])
+    assert {'TS2VecViews', 'SWA', 'IARS'} & set(st['cbs']) == {'TS2VecViews', 'SWA'}
+
 # ---- mixed precision ---------------------------------------------------------------------------------------------------
 class Dtypes(Callback):
     order = 20
     def before_fit(self): self.pred, self.loss_dtypes = set(), set()
-    def after_loss(self): self.pred.add(self.learn.pred[0].dtype); self.loss_dtypes.add(self.learn.loss_grad.dtype)
+    def after_loss(self):
+        if self.training: self.pred.add(self.learn.pred[0].dtype); self.loss_dtypes.add(self.learn.loss_grad.dtype)
 
-def test_bf16_autocast_on_cpu_200_iterations():
-    dt = Dtypes()
+def test_bf16_autocast_really_runs_on_cpu():
+    "Autocast(bfloat16) on a CPU: the encoder's convolutions compute in bfloat16, the loss in float32, 200 finite steps"
+    dt, seen = Dtypes(), set()
     learn = small_learner(cbs=[Autocast(torch.bfloat16), IARS(), dt])
+    conv = learn.model.backbone.feature_extractor[0].conv1.conv
+    conv.register_forward_hook(lambda m, i, o: seen.add(o.dtype))
     quiet_fit(learn, 200)
     assert finite_losses(learn) and len(learn.recorder.losses) == 200
-    assert dt.pred == {torch.bfloat16}          # the encoder ran in bfloat16 ...
-    assert dt.loss_dtypes == {torch.float32}           # ... the loss (its log-sum-exp) in float32
+    assert seen == {torch.bfloat16} and dt.pred == {torch.bfloat16}   # inside the encoder and at its output ...
+    assert dt.loss_dtypes == {torch.float32}                           # ... and the loss (its log-sum-exp) in float32
 
-def test_to_fp16_200_iterations():
+@pytest.mark.gpu
+def test_to_fp16_runs_float16_on_cuda():
+    "fastai's to_fp16 autocasts CUDA only: on a GPU the encoder computes in float16 and 200 steps stay finite"
+    dt = Dtypes()
+    learn = small_learner(cbs=[IARS(), dt], device='cuda').to_fp16()
+    quiet_fit(learn, 200)
+    assert finite_losses(learn) and dt.pred == {torch.float16} and dt.loss_dtypes == {torch.float32}
+
+def test_to_fp16_on_a_cpu_is_a_no_op():
+    "README says so: fastai's MixedPrecision does nothing on a CPU (use Autocast), and training stays float32"
+    dt = Dtypes()
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        learn = small_learner(cbs=IARS()).to_fp16()
-        quiet_fit(learn, 200)
-    assert finite_losses(learn) and len(learn.recorder.losses) == 200
+        learn = quiet_fit(small_learner(cbs=[IARS(), dt], device='cpu').to_fp16(), 5)
+    assert dt.pred == {torch.float32} and finite_losses(learn)

@@ -1,16 +1,16 @@
-"Transfer: pretrained backbones load completely into tsai classifiers, mismatches fail clearly, fastai idioms work"
+"Transfer: pretrained backbones load completely into tsai classifiers and regressors, mismatches fail clearly, fastai idioms work"
 import numpy as np
 import pytest
 import torch
-from conftest import small_learner, quiet_fit
+from conftest import small_learner, quiet_fit, SMALL
 from tsai.data.core import get_ts_dls
-from tsai.data.preprocessing import TSClassification
+from tsai.data.preprocessing import TSClassification, TSRegression
 from tsai.learner import ts_learner
 import tsai.inference  # Learner.get_X_preds
 from fastai.learner import load_learner
 from hierts_tsai.data import load_dataset, standardize
 from hierts_tsai.encoder import TS2VecEncoder
-from hierts_tsai.transfer import transfer_learner, check_weights
+from hierts_tsai.transfer import transfer_learner, check_weights, SaveEncoderWeights
 
 D = standardize(load_dataset())
 
@@ -95,3 +95,53 @@ def test_export_load_learner_round_trip(saved, tmp_path):
     p1 = clf.get_X_preds(X, with_decoded=False)[0]
     p2 = loaded.get_X_preds(X, with_decoded=False)[0]
     torch.testing.assert_close(p1, p2)
+
+def _same_backbone(model, path):
+    sd = torch.load(path, weights_only=True)
+    for k, v in model.backbone.state_dict().items(): torch.testing.assert_close(v.cpu(), sd['backbone.' + k])
+
+def test_tsai_classifier_and_regressor_load_the_file(saved):
+    "tsai's own scikit-learn-style learners load the file with pretrained=True"
+    from tsai.tslearner import TSClassifier, TSRegressor
+    _, path = saved
+    X = np.concatenate([D['X_train'], D['X_test']])
+    splits = (list(range(40)), list(range(40, 80)))
+    clf = TSClassifier(X, np.concatenate([D['y_train'], D['y_test']]), splits=splits, tfms=[None, TSClassification()],
+                       arch=TS2VecEncoder, arch_config=CFG, pretrained=True, weights_path=path, bs=8)
+    _same_backbone(clf.model, path)
+    reg = TSRegressor(X, X[:, 0].mean(-1), splits=splits, tfms=[None, TSRegression()], arch=TS2VecEncoder, arch_config=CFG, pretrained=True, weights_path=path, bs=8)
+    _same_backbone(reg.model, path)
+    assert reg.model(reg.dls.one_batch()[0]).shape == (8, 1)
+
+def test_save_encoder_weights_writes_the_best_and_the_last_epoch(tmp_path):
+    "with a validation set: the best validation loss's encoder and the final one; without: the final one only"
+    from fastai.callback.core import Callback
+    class Record(Callback):
+        order = 62
+        def before_fit(self): self.valid, self.files = [], []
+        def after_epoch(self):
+            self.valid.append(self.learn.recorder.values[-1][1])
+            best = tmp_path / 'm' / 'enc_best.pth'
+            self.files.append(torch.load(best, weights_only=True)['backbone.input_fc.weight'].clone() if best.exists() else None)
+    from hierts_tsai.learner import ts2vec_learner
+    dls = get_ts_dls(D['X_train'], splits=(list(range(32)), list(range(32, 40))), bs=8)
+    rec = Record()
+    learn = ts2vec_learner(dls, cbs=[SaveEncoderWeights('m/enc.pth'), rec], path=tmp_path, seed=0, **SMALL)
+    with learn.no_bar(), learn.no_logging(): learn.fit(4, 1e-2)
+    best = int(np.argmin(rec.valid))
+    torch.testing.assert_close(torch.load(tmp_path / 'm' / 'enc_best.pth', weights_only=True)['backbone.input_fc.weight'], rec.files[best])
+    _same_backbone(learn.swa_model.module, tmp_path / 'm' / 'enc.pth')
+    learn2 = small_learner(cbs=SaveEncoderWeights('n/enc.pth'), path=tmp_path)
+    quiet_fit(learn2, 3)
+    assert (tmp_path / 'n' / 'enc.pth').exists() and not (tmp_path / 'n' / 'enc_best.pth').exists()
+
+def test_regression_fine_tunes(saved):
+    "a regression head trained on a pretrained backbone lowers its validation loss"
+    _, path = saved
+    X = np.concatenate([D['X_train'], D['X_test']])
+    y = X[:, 0].mean(-1).astype(np.float32)
+    dls = get_ts_dls(X, y, splits=(list(range(40)), list(range(40, 80))), tfms=[None, TSRegression()], bs=8)
+    reg = transfer_learner(dls, path, arch_config=CFG, freeze=False, seed=0)
+    before = reg.validate()[0]
+    with reg.no_bar(), reg.no_logging(): reg.fit_one_cycle(10, 1e-3)
+    assert reg.validate()[0] < before
