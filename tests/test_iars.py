@@ -92,18 +92,20 @@ def test_probe_never_recomputes_the_trained_level(monkeypatch):
     assert sorted(calls) == candidate_levels(z1.shape[-1], z1.shape[0])   # each candidate once, the trained one included
 
 def test_gradient_reaches_the_encoder_only_through_the_trained_level():
-    "a probe step's parameter gradients are those of `level_loss` at the trained level alone"
-    cb = IARS(mode='fixed', level=2)
+    "a probe step's parameter gradients are those of `level_loss` at the trained level alone: the probe adds none"
+    cb = IARS()                                     # mode 'iars', a probe every step
     learn = small_learner(cbs=cb)
     model = learn.model.eval()                      # eval: no dropout, so two forwards agree
     x = torch.randn(8, 6, 60)
     pred = model(x[..., :50], x[..., 10:], None, None, 40)
-    cb.learn, cb.old_lf = learn, learn.loss_func
+    cb.learn, cb.old_lf, cb.rng = learn, learn.loss_func, np.random.default_rng(0)
     learn.training = True
     cb.lf(pred).backward()
+    level, vector = cb.history['level'][-1], cb.history['vector'][-1]
+    assert cb._probe is not None and level is not None   # this step probed every candidate level
     g1 = [p.grad.clone() for p in model.parameters()]
     model.zero_grad()
-    level_loss(*model(x[..., :50], x[..., 10:], None, None, 40), 2).backward()
+    level_loss(*model(x[..., :50], x[..., 10:], None, None, 40), level).backward()
     for a, b in zip(g1, [p.grad for p in model.parameters()]): torch.testing.assert_close(a, b)
 
 @pytest.mark.parametrize('mode', ['iars', 'random', 'fixed-0', 'fixed-coarsest', 'iars-p10', 'full'])

@@ -134,11 +134,26 @@ def test_resumed_fit_iters_trains_exactly_the_remaining_iterations(tmp_path):
     with b.no_bar(), b.no_logging(): b.fit_iters(23, resume=False)     # or start the count anew
     assert b.train_iter == 23
 
-def test_checkpoints_keep_every_random_state():
-    learn = quiet_fit(small_learner(), 3)
+def test_checkpoints_keep_every_random_state_and_only_the_callbacks_states():
+    "random states of every generator, CUDA's included; states of the callbacks that have one, not copies of the model"
+    class Mine(Callback):
+        def state_dict(self): return {'x': 1}
+        def load_state_dict(self, sd): self.x = sd['x']
+    learn = quiet_fit(small_learner(cbs=[IARS(), Mine()]), 3)
     st = learn.training_state()
     assert {'random_state', 'numpy_state', 'torch_state', 'torch_cuda_state'} <= set(st['random'])
-    assert {'TS2VecViews', 'SWA', 'IARS'} & set(st['cbs']) == {'TS2VecViews', 'SWA'}
+    assert set(st['cbs']) == {'TS2VecViews', 'SWA', 'IARS', 'Mine'}   # fastai's own callbacks hold no state to resume
+
+@pytest.mark.gpu
+def test_checkpoints_round_trip_on_cuda(tmp_path):
+    "on a GPU: save, load (mapped to CUDA), lr_find (which saves and loads), and resume training"
+    learn = quiet_fit(small_learner(cbs=IARS(), path=tmp_path, device='cuda'), 6)
+    learn.save('ck')
+    b = small_learner(cbs=IARS(), path=tmp_path, device='cuda', seed=3)
+    b.load('ck')
+    with b.no_bar(), b.no_logging(): b.lr_find(num_it=6, show_plot=False)
+    quiet_fit(b, 4)
+    assert b.train_iter == 4 and np.isfinite([float(l) for l in b.recorder.losses]).all()
 
 # ---- mixed precision ---------------------------------------------------------------------------------------------------
 class Dtypes(Callback):
