@@ -371,7 +371,7 @@ def step_table(
         enc = next((r for r in rows if r['length'] == T and r['mode'] == 'encoder' and 'error' not in r), None)
         def line(name, s, mb=None):
             rt = f"{s / enc['step_s']:.2f}" if enc else '—'
-            rm = f"{mb / enc['peak_mem_mb']:.2f}" if enc and mb is not None else '—'
+            rm = f"{mb / enc['peak_mem_mb']:.2f}" if enc and mb is not None and enc['peak_mem_mb'] > 0 else '—' # 0: not above the process's earlier peak
             out.append(f"| {T} | {name} | {s:.2f} | {'—' if mb is None else f'{mb:.0f}'} | {rt} | {rm} |")
         for r in [r for r in rows if r['length'] == T]:
             if 'error' in r: out.append(f"| {T} | {r['mode']} | {r['error']} | | | |"); continue

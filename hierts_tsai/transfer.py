@@ -4,6 +4,7 @@
 
 # %% ../nbs/08_transfer.ipynb #cd9e36f4
 from __future__ import annotations
+import contextlib, io
 from pathlib import Path
 import numpy as np
 import torch
@@ -100,6 +101,7 @@ def transfer_learner(
     device = getattr(dls, 'device', None) or default_device()
     with torch.random.fork_rng(devices=[]): # the check leaves the random stream as plain `ts_learner` would find it
         check_weights(build_ts_model(arch, dls=dls, arch_config=arch_config, device='cpu'), weights_path)
-    learn = ts_learner(dls, arch, arch_config=arch_config, pretrained=True, weights_path=weights_path, device=device, **kwargs)
+    with contextlib.redirect_stdout(io.StringIO()): # tsai prints "successfully transferred", which `check_weights` verified
+        learn = ts_learner(dls, arch, arch_config=arch_config, pretrained=True, weights_path=weights_path, device=device, **kwargs)
     if freeze: learn.freeze()
     return learn

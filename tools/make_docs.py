@@ -27,8 +27,8 @@ def html_links(md:str)->str:
     return LINK_ATTRS.sub(r'<a href="\2" \3>\1</a>', md)
 
 class NbdevClean(Preprocessor):
-    """Drop `#| hide` (`#| include: false`) cells and `#| ...` directive lines; honour `#| echo: false`, `#| output: false`;
-    turn pandoc-style `[text](url){attrs}` links into HTML"""
+    """Drop `#| hide` (`#| include: false`) cells, `#| ...` directive lines and stderr outputs (warnings); honour
+    `#| echo: false`, `#| output: false`; turn pandoc-style `[text](url){attrs}` links into HTML"""
     def preprocess(self, nb, resources):
         cells = []
         for c in nb.cells:
@@ -41,6 +41,8 @@ class NbdevClean(Preprocessor):
                 if 'output false' in ds: c.outputs = []
                 if not c.source and not c.outputs: continue
             if c.cell_type == 'markdown': c.source = html_links(c.source)
+            if c.cell_type == 'code': # warnings and other stderr of the run that stored the outputs are not documentation
+                c.outputs = [o for o in c.get('outputs', []) if not (o.get('output_type') == 'stream' and o.get('name') == 'stderr')]
             for o in c.get('outputs', []):
                 if 'text/markdown' in o.get('data', {}): o.data['text/markdown'] = html_links(o.data['text/markdown'])
             cells.append(c)
