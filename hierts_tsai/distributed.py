@@ -9,7 +9,8 @@ import torch.distributed as dist
 from torch import Tensor
 from fastcore.basics import patch
 from fastai.torch_core import num_distrib, rank_distrib
-from fastai.distributed import DistributedDL
+try: from fastai.distributed import DistributedDL, DistributedTrainer # fastai's module needs `accelerate` (a dev requirement)
+except (ImportError, NameError): DistributedDL = DistributedTrainer = None # without it: no distributed training, nothing to fix
 
 # %% auto #0
 __all__ = ['is_distributed', 'collective_device', 'from_rank0', 'mean_across_ranks']
@@ -53,9 +54,10 @@ def mean_across_ranks(
     return mean.cpu()
 
 # %% ../nbs/03_distributed.ipynb #21062b80
-@patch
-def _broadcast(self:DistributedDL, t, rank):
-    "Broadcast `t` from `rank` on the device the process group's backend takes (CUDA for NCCL, else the CPU)"
-    t = torch.tensor(t, dtype=torch.long, device=collective_device())
-    dist.broadcast(t, rank)
-    return t.cpu().tolist()
+if DistributedDL is not None:
+    @patch
+    def _broadcast(self:DistributedDL, t, rank):
+        "Broadcast `t` from `rank` on the device the process group's backend takes (CUDA for NCCL, else the CPU)"
+        t = torch.tensor(t, dtype=torch.long, device=collective_device())
+        dist.broadcast(t, rank)
+        return t.cpu().tolist()

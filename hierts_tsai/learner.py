@@ -17,12 +17,12 @@ from fastcore.xtras import join_path_file
 from fastai.torch_core import get_model, rank_distrib, num_distrib, distrib_barrier, set_seed, get_random_states
 from fastai.learner import Learner, load_model
 from fastai.optimizer import OptimWrapper
-from fastai.distributed import DistributedTrainer
 from .losses import HierarchicalContrastiveLoss, default_max_dense
 from .augment import check_series, prepare_series
 from .encoder import TS2VecEncoder, ContrastiveModel, contrastive_model, encoder_weights
 from .callbacks import TS2VecViews, SWA, IterLimit, Autocast, default_n_iters, untyped
 from .encode import encode_dl, encoding_dl
+from .distributed import DistributedTrainer
 
 # %% auto #0
 __all__ = ['tf32_ctx', 'TS2VecLearner', 'train_series', 'ts2vec_learner']
@@ -124,7 +124,7 @@ class TS2VecLearner(Learner):
     def _train_batches(self)->int:
         "Training batches per epoch in this process (fastai's `DistributedTrainer` gives each process 1/n of the set)"
         dl, ws = self.dls.train, num_distrib()
-        if ws <= 1 or not any(isinstance(cb, DistributedTrainer) for cb in self.cbs): return len(dl)
+        if ws <= 1 or DistributedTrainer is None or not any(isinstance(cb, DistributedTrainer) for cb in self.cbs): return len(dl)
         n = math.ceil(ifnone(getattr(dl, 'n', None), len(dl.dataset)) / ws)
         return n // dl.bs if dl.drop_last else math.ceil(n / dl.bs)
 

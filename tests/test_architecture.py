@@ -73,6 +73,22 @@ def test_star_imports_in_readme_order_keep_tsai_names():
     assert r['bench'] == [], r['bench']
     assert {'ts2vec_learner', 'IARS', 'TS2VecLearner', 'transfer_learner'} <= set(r['ours'])
 
+NO_ACCELERATE = """
+import sys; sys.modules['accelerate'] = None   # as after `pip install -e .`: accelerate is a dev requirement only
+from tsai.all import *
+from hierts_tsai.all import *
+import hierts_tsai.cli, hierts_tsai.bench
+learn = ts2vec_learner(np.random.default_rng(0).standard_normal((4, 2, 30)).astype('float32'), cbs=IARS(), repr_dims=8, arch_config=dict(hidden=8, depth=2), seed=0)
+with learn.no_bar(), learn.no_logging(): learn.fit_iters(2)
+print(learn.encode(np.zeros((1, 2, 30), dtype='float32')).shape)
+"""
+
+def test_the_library_works_without_accelerate():
+    "fastai's distributed module fails to import without accelerate (a NameError); README's first command installs no accelerate"
+    p = subprocess.run([sys.executable, '-c', NO_ACCELERATE], capture_output=True, text=True, cwd=ROOT)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.strip().splitlines()[-1] == '(1, 8)', p.stdout
+
 def _documented()->set:
     return {m.group(1) for nb in NBS.glob('*.ipynb') for c in json.loads(nb.read_text())['cells'] if c['cell_type'] == 'code'
             for m in re.finditer(r'show_doc\(([\w.]+)', ''.join(c['source']))}
