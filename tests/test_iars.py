@@ -101,7 +101,7 @@ def test_gradient_reaches_the_encoder_only_through_the_trained_level():
     cb.learn, cb.old_lf, cb.rng = learn, learn.loss_func, np.random.default_rng(0)
     learn.training = True
     cb.lf(pred).backward()
-    level, vector = cb.history['level'][-1], cb.history['vector'][-1]
+    level = cb.history['level'][-1]
     assert cb._probe is not None and level is not None   # this step probed every candidate level
     g1 = [p.grad.clone() for p in model.parameters()]
     model.zero_grad()

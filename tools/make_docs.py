@@ -40,9 +40,9 @@ class NbdevClean(Preprocessor):
                 if 'echo false' in ds: c.metadata['transient'] = {'remove_source': True}
                 if 'output false' in ds: c.outputs = []
                 if not c.source and not c.outputs: continue
-            if c.cell_type == 'markdown': c.source = html_links(c.source)
-            if c.cell_type == 'code': # warnings and other stderr of the run that stored the outputs are not documentation
+                # warnings and other stderr of the run that stored the outputs are not documentation
                 c.outputs = [o for o in c.get('outputs', []) if not (o.get('output_type') == 'stream' and o.get('name') == 'stderr')]
+            if c.cell_type == 'markdown': c.source = html_links(c.source)
             for o in c.get('outputs', []):
                 if 'text/markdown' in o.get('data', {}): o.data['text/markdown'] = html_links(o.data['text/markdown'])
             cells.append(c)
