@@ -5,7 +5,8 @@
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/14_all.ipynb #76294e46
+# %% ../nbs/14_all.ipynb #a95b5eb9
+from .core import *
 from .losses import *
 from .augment import *
 from .encoder import *
@@ -18,6 +19,6 @@ from .transfer import *
 from .evaluate import *
 from .estimator import *
 from .data import *
-from . import losses, augment, encoder, distributed, callbacks, iars, learner, encode, transfer, evaluate, estimator, data
-__all__ = [n for m in (losses, augment, encoder, distributed, callbacks, iars, learner, encode, transfer, evaluate, estimator, data)
+from . import core, losses, augment, encoder, distributed, callbacks, iars, learner, encode, transfer, evaluate, estimator, data
+__all__ = [n for m in (core, losses, augment, encoder, distributed, callbacks, iars, learner, encode, transfer, evaluate, estimator, data)
            for n in m.__all__]
