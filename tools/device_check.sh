@@ -23,18 +23,18 @@ else
 fi
 python3 -c "import hierts_tsai, tsai, torch; print('hierts_tsai', hierts_tsai.__version__, '/ tsai', tsai.__version__, '/ torch', torch.__version__, '/', torch.cuda.get_device_name(0))"
 echo "== training modes, T = 1000, 2500, 5000 (30 iterations each, batch 8)"
-hierts_bench --synthetic 1000,2500,5000 --modes full,iars,iars-p10,encoder --iters 30 --no-eval --device cuda --json "$OUT/epoch.json" | tee "$OUT/epoch.md"
+hierts_bench modes --synthetic 1000,2500,5000 --modes full,iars,iars-p10,encoder --iters 30 --no-eval --device cuda --json "$OUT/epoch.json" | tee "$OUT/epoch.md"
 echo "== one step, T = 20000 and 100000"
-hierts_bench --steps 20000,100000 --json "$OUT/steps.json" | tee "$OUT/steps.md"
+hierts_bench steps 20000,100000 --json "$OUT/steps.json" | tee "$OUT/steps.md"
 echo "== launches and syncs per step"
-hierts_bench --ops 1000,3000 --device cuda --json "$OUT/ops.json" | tee "$OUT/ops.md"
+hierts_bench ops 1000,3000 --device cuda --json "$OUT/ops.json" | tee "$OUT/ops.md"
 echo "== tests"
 timeout 240 python3 -m pytest -q -x -p no:cacheprovider --timeout 200 2>&1 | tail -5 | tee "$OUT/tests.txt"
 echo "== the table"
 python3 - "$OUT" <<'PY'
 import json, sys, torch
 from pathlib import Path
-from hierts_tsai.bench import summarize
+from hierts_tsai.harness.runs import summarize
 out = Path(sys.argv[1])
 print(f"card: {torch.cuda.get_device_name(0)} ({torch.cuda.get_device_properties(0).total_memory / 2**30:.0f} GiB); torch {torch.__version__}")
 print('| what | T | mode | s/iter or s/step | vs full | peak GPU MB | CUDA syncs / ordinary step |')

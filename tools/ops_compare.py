@@ -1,5 +1,5 @@
 """Ops per loss forward+backward and host syncs per training step, before and after: official TS2Vec's loss, this
-package at an earlier commit, and the package as installed, all counted with `hierts_tsai.bench.OpCounter`'s rules.
+package at an earlier commit, and the package as installed, all counted with `hierts_tsai.harness.counting.OpCounter`'s rules.
 
     git worktree add /tmp/hierts_before e2a8a89                          # the package before the memory budget
     git clone https://github.com/zhihanyue/ts2vec /tmp/ts2vec            # official TS2Vec (its models/losses.py)
@@ -12,8 +12,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 def counter_source()->str:
-    "OpCounter and StepCounts, cut from the installed bench module, so that an earlier package is counted by today's rules"
-    s = (ROOT / 'hierts_tsai' / 'bench.py').read_text()
+    "OpCounter and StepCounts, cut from the installed harness's counting module, so that an earlier package is counted by today's rules"
+    s = (ROOT / 'hierts_tsai' / 'harness' / 'counting.py').read_text()
     head = ("import torch, weakref\nimport numpy as np\nfrom collections import Counter\n"
             "from torch.utils._python_dispatch import TorchDispatchMode\nfrom torch.overrides import TorchFunctionMode\n"
             "from fastai.callback.core import Callback\n")
@@ -56,7 +56,7 @@ else:
     for mode in ('full', 'iars', 'iars-p10'):
         d = synthetic_dataset(1000, n_train=8 * 23, seed=0)
         cb = IARS('full') if mode == 'full' else IARS('iars', probe_every=10 if mode == 'iars-p10' else 1)
-        learn = ts2vec_learner(get_ts_dls(d['X_train'], bs=8), cbs=[cb], seed=0)
+        learn = ts2vec_learner(get_ts_dls(d['X_train'], bs=8), cbs=[cb], seed=0, precision='float32')
         c = OpCounter(); sc = StepCounts(c)
         with c, learn.no_bar(), learn.no_logging(): learn.fit_iters(21, cbs=sc)
         steps, every = sc.steps()[1:-1], (10 if mode == 'iars-p10' else 1)
