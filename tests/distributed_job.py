@@ -17,11 +17,11 @@ from fastai.callback.core import Callback
 N_ITERS = 20
 
 class Own(Callback):
-    "This rank's own per-level vector of each probe step, before IARS averages it across ranks"
+    "This rank's own per-level vector of each probe step (`IARS._probe`, set by its loss), before IARS averages it across ranks"
     order = 4 # `after_batch` before `IARS` (order 5) reads and clears it
     def before_fit(self): self.own = []
     def after_batch(self):
-        if self.training: self.own.append([float(x) for x in self.learn.iars._probe[0].tolist()])
+        if self.training: self.own.append([float(x) for x in self.learn.iars._probe.tolist()])
 
 class Probe(Callback):
     "Record each training step what the test compares across ranks"
@@ -34,11 +34,14 @@ class Probe(Callback):
         if self.training: self.rec['batch_sum'].append(float(self.learn.xb[0].double().sum())) # this rank's data
     def after_batch(self):
         if not self.training: return
-        cb, r = self.learn.iars, self.rec
+        cb, r = self.learn.iars.choice, self.rec # the strategy (`Importance`) holds the scores and the draw
         r['probs'].append(None if cb.probs is None else [float(p) for p in cb.probs])
         r['last'].append(None if cb.last is None else [float(v) for v in cb.last])
         r['target'].append(cb.target)
-        r['model_type'], r['dl_type'] = type(self.learn.model).__name__, type(self.learn.dl).__name__ # as trained
+        dl = self.learn.dl # as trained; the last epoch of `fit_iters` may be `take` (IterLimit's first n batches) of fastai's DL
+        name = f'take({type(dl.dl).__name__})' if type(dl).__name__ == 'take' else type(dl).__name__
+        r['model_type'] = type(self.learn.model).__name__
+        r.setdefault('dl_types', []).append(name)
 
 def main(out):
     from tsai.data.core import get_ts_dls
@@ -61,7 +64,7 @@ def main(out):
         learn.fit_iters(N_ITERS)
     h = iars.history
     res = dict(rank=rank, world=world, n_steps=iars.step, **learn.probe.rec, level=h['level'], depth=h['depth'],
-               n_levels=h['n_levels'], vector=h['vector'], own=learn.own.own, loss=h['loss'], a=iars.a)
+               n_levels=h['n_levels'], vector=h['vector'], own=learn.own.own, loss=h['loss'], a=iars.choice.a)
     (out / f'rank{rank}.json').write_text(json.dumps(res))
     sd = lambda m: {k: v.detach().cpu() for k, v in m.state_dict().items()}
     torch.save({'model': sd(learn.model), 'swa': sd(learn.swa_model)}, out / f'rank{rank}.pt')

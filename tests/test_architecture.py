@@ -1,23 +1,40 @@
 """The shape of the package: the architecture notebook's module table is the modules' imports, no module imports a private
-name of another, `hierts_tsai.all` keeps every tsai name tsai's and exports no benchmark name, every public name is documented"""
+name of another, the library never imports its benchmark harness, `hierts_tsai.all` keeps every tsai name tsai's and exports
+no harness or command name, every public name is documented"""
 import ast, json, re, subprocess, sys
 from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PKG, NBS = ROOT / 'hierts_tsai', ROOT / 'nbs'
-MODULES = sorted(p.stem for p in PKG.glob('*.py') if not p.stem.startswith('_'))
+LIBRARY = sorted(p.stem for p in PKG.glob('*.py') if not p.stem.startswith('_'))
+HARNESS = sorted(f'harness.{p.stem}' for p in (PKG / 'harness').glob('*.py') if not p.stem.startswith('_'))
+MODULES = LIBRARY + HARNESS  # modules by their names in the package: 'losses', 'harness.runs', ...
+
+def imported_modules(module:str)->list[tuple[str, list]]:
+    "Every `hierts_tsai` module `module` imports anywhere in its code, by its name in the package, with the names it takes from it"
+    package = ['hierts_tsai'] + module.split('.')[:-1]
+    out = []
+    for n in ast.walk(ast.parse((PKG / f"{module.replace('.', '/')}.py").read_text())):
+        if isinstance(n, ast.Import):
+            out += [('.'.join(a.name.split('.')[1:]), []) for a in n.names if a.name.split('.')[0] == 'hierts_tsai']
+            continue
+        if not isinstance(n, ast.ImportFrom): continue
+        parts = [p for p in (n.module or '').split('.') if p]
+        if n.level: parts = package[:len(package) - (n.level - 1)] + parts  # nbdev writes `from .losses import ...`, `from ..core import ...`
+        if not parts or parts[0] != 'hierts_tsai': continue
+        names = [a.name for a in n.names]
+        if len(parts) == 1: out += [(a, []) for a in names]                   # `from hierts_tsai import losses`
+        elif parts[1:] == ['harness']: out += [(f'harness.{a}', []) for a in names]   # `from hierts_tsai.harness import tutorials`
+        else: out.append(('.'.join(parts[1:]), names))
+    return out
 
 def package_imports(module:str)->tuple[set, list]:
     "The package's modules `module` imports anywhere in its code, and the private names it imports from them"
     deps, private = set(), []
-    for n in ast.walk(ast.parse((PKG / f'{module}.py').read_text())):
-        if not isinstance(n, ast.ImportFrom): continue
-        parts = (n.module or '').split('.')
-        if n.level: parts = ['hierts_tsai'] + [p for p in parts if p]  # nbdev writes `from .losses import ...`
-        if parts[0] != 'hierts_tsai': continue
-        deps |= {a.name for a in n.names} if len(parts) == 1 else {parts[1]}
-        private += [f'{".".join(parts)}.{a.name}' for a in n.names if a.name.startswith('_')]
+    for dep, names in imported_modules(module):
+        if dep: deps.add(dep)
+        private += [f'hierts_tsai.{dep}.{a}' for a in names if a.startswith('_')]
     return deps, private
 
 def module_table()->dict:
@@ -25,8 +42,8 @@ def module_table()->dict:
     nb = json.loads((NBS / 'architecture.ipynb').read_text())
     text = '\n'.join(''.join(c['source']) for c in nb['cells'] if c['cell_type'] == 'markdown')
     rows = {}
-    for m in re.finditer(r'^\| `\w+` → `(\w+)\.py` \| .* \| ([^|]*) \|$', text, re.M):
-        rows[m.group(1)] = set() if m.group(2).strip() == '—' else {d.strip() for d in m.group(2).split(',')}
+    for m in re.finditer(r'^\| `\w+` → `(\w+(?:[/.]\w+)?)\.py` \| .* \| ([^|]*) \|$', text, re.M): # `harness/runs.py`: harness.runs
+        rows[m.group(1).replace('/', '.')] = set() if m.group(2).strip() == '—' else {d.strip().strip('`') for d in m.group(2).split(',')}
     return rows
 
 def test_the_module_table_is_the_imports():
@@ -49,35 +66,50 @@ def test_modules_import_each_other_without_a_cycle():
         path.pop(); done.add(m)
     for m in MODULES: visit(m)
 
-STAR = """
+def test_the_library_never_imports_the_harness():
+    "no library module imports the harness, anywhere in its code; `hierts_tsai.all` exports no harness or command name"
+    import importlib
+    uses = {m: sorted(d for d in package_imports(m)[0] if d == 'harness' or d.startswith('harness.')) for m in LIBRARY}
+    assert not any(uses.values()), {m: d for m, d in uses.items() if d}
+    assert len(HARNESS) >= 6 and {'harness.runs', 'harness.steps', 'harness.counting', 'harness.cli'} <= set(HARNESS)
+    exported = set(importlib.import_module('hierts_tsai.all').__all__)
+    for m in HARNESS + ['cli']:
+        names = set(importlib.import_module(f'hierts_tsai.{m}').__all__)
+        assert names and not exported & names, f"hierts_tsai.all exports {sorted(exported & names)} of hierts_tsai.{m}"
+
+HARNESS_IMPORTS = ', '.join(f'hierts_tsai.{m}' for m in HARNESS)
+
+STAR = f"""
 import json, warnings
 warnings.simplefilter('ignore')
 from tsai.all import *
-_tsai = {n: v for n, v in globals().items() if not n.startswith('_')}
+_tsai = {{n: v for n, v in globals().items() if not n.startswith('_')}}
 from hierts_tsai.all import *
-import hierts_tsai.all, hierts_tsai.bench, hierts_tsai.cli
+import hierts_tsai.all, hierts_tsai.cli, {HARNESS_IMPORTS}
+_harness = [n for m in {HARNESS!r} for n in getattr(hierts_tsai, m.split('.')[0]).__dict__[m.split('.')[1]].__all__]
 print(json.dumps(dict(
     shadowed=sorted(n for n, v in _tsai.items() if globals().get(n) is not v and n not in ('json', 'warnings')),
     n_tsai=len(_tsai),
-    bench=sorted(set(hierts_tsai.all.__all__) & set(hierts_tsai.bench.__all__ + hierts_tsai.cli.__all__)),
+    bench=sorted(set(hierts_tsai.all.__all__) & set(_harness + hierts_tsai.cli.__all__)),
+    n_harness=len(_harness),
     ours=sorted(hierts_tsai.all.__all__))))
 """
 
 def test_star_imports_in_readme_order_keep_tsai_names():
-    "`from tsai.all import *; from hierts_tsai.all import *`: every tsai name is still tsai's object, no benchmark name comes in"
+    "`from tsai.all import *; from hierts_tsai.all import *`: every tsai name is still tsai's object, no harness or command name comes in"
     p = subprocess.run([sys.executable, '-c', STAR], capture_output=True, text=True, cwd=ROOT)
     assert p.returncode == 0, p.stderr[-2000:]
     r = json.loads(p.stdout.strip().splitlines()[-1])
     assert r['n_tsai'] > 500 and 'ConvBlock' not in r['ours']
     assert r['shadowed'] == [], r['shadowed']
-    assert r['bench'] == [], r['bench']
+    assert r['n_harness'] > 20 and r['bench'] == [], r['bench']
     assert {'ts2vec_learner', 'IARS', 'TS2VecLearner', 'transfer_learner'} <= set(r['ours'])
 
-NO_ACCELERATE = """
+NO_ACCELERATE = f"""
 import sys; sys.modules['accelerate'] = None   # as after `pip install -e .`: accelerate is a dev requirement only
 from tsai.all import *
 from hierts_tsai.all import *
-import hierts_tsai.cli, hierts_tsai.bench
+import hierts_tsai.cli, {HARNESS_IMPORTS}
 learn = ts2vec_learner(np.random.default_rng(0).standard_normal((4, 2, 30)).astype('float32'), cbs=IARS(), repr_dims=8, arch_config=dict(hidden=8, depth=2), seed=0)
 with learn.no_bar(), learn.no_logging(): learn.fit_iters(2)
 print(learn.encode(np.zeros((1, 2, 30), dtype='float32')).shape)
@@ -93,8 +125,12 @@ def _documented()->set:
     return {m.group(1) for nb in NBS.glob('*.ipynb') for c in json.loads(nb.read_text())['cells'] if c['cell_type'] == 'code'
             for m in re.finditer(r'show_doc\(([\w.]+)', ''.join(c['source']))}
 
+def _shown_in_a_base(cls, attr, shown)->bool:
+    "Whether `attr` overrides a method of a base class of `cls` whose own `show_doc` documents the interface (a strategy's `pick`, ...)"
+    return any(attr in vars(b) and f'{b.__name__}.{attr}' in shown for b in cls.__mro__[1:])
+
 def test_every_public_name_and_method_has_show_doc():
-    "each name a module exports, and each public method or property a class defines, is shown in a notebook"
+    "each name a module exports, and each public method or property a class defines (unless it overrides one shown on a base), is shown in a notebook"
     import importlib, inspect
     shown, missing = _documented(), []
     for m in MODULES:
@@ -107,11 +143,11 @@ def test_every_public_name_and_method_has_show_doc():
             if inspect.isclass(obj):
                 for attr, v in vars(obj).items():
                     if attr.startswith('_') or not (callable(v) or isinstance(v, (property, classmethod))): continue
-                    if f'{name}.{attr}' not in shown: missing.append(f'{m}.{name}.{attr}')
+                    if f'{name}.{attr}' not in shown and not _shown_in_a_base(obj, attr, shown): missing.append(f'{m}.{name}.{attr}')
     assert not missing, missing
 
 def test_module_docstrings_are_whole_sentences():
     "each module's docstring (the notebook's `>` summary) ends a sentence: nbdev keeps only the first line of the summary"
     for m in MODULES:
-        doc = ast.get_docstring(ast.parse((PKG / f'{m}.py').read_text()))
+        doc = ast.get_docstring(ast.parse((PKG / f"{m.replace('.', '/')}.py").read_text()))
         assert doc and doc.rstrip().endswith('.'), f"{m}: {doc!r}"

@@ -42,7 +42,9 @@ def test_distributed_iars(ranks):
     # a real 2-process DDP run on the CPU: gloo, DistributedDataParallel, fastai's DistributedDL, each rank its own data
     for r, d in enumerate((r0, r1)):
         assert (d['rank'], d['world'], d['backend']) == (r, 2, 'gloo')
-        assert (d['model_type'], d['dl_type']) == ('DistributedDataParallel', 'DistributedDL')
+        assert d['model_type'] == 'DistributedDataParallel' and len(d['dl_types']) == N_ITERS
+        # fastai's DistributedDL every step: itself, or the first batches of it that `IterLimit` hands over (`take`)
+        assert set(d['dl_types']) <= {'DistributedDL', 'take(DistributedDL)'} and d['dl_types'][0] == 'DistributedDL', d['dl_types']
         assert d['n_steps'] == N_ITERS and len(d['level']) == N_ITERS and len(d['batch_sum']) == N_ITERS
         assert None not in d['level'] and all(np.isfinite(d['loss']))
     assert r0['batch_sum'] != r1['batch_sum'], "both ranks trained on the same batches"

@@ -5,7 +5,8 @@ import torch
 from fastai.callback.core import Callback, CancelFitException
 from conftest import small_learner, quiet_fit
 from reference import np_levels
-from hierts_tsai.iars import IARS, iars_probs, candidate_levels, level_for
+from hierts_tsai.iars import (IARS, iars_probs, candidate_levels, level_for, AllLevels, FixedLevel, UniformLevel, Importance,
+                              ReferenceIARS, Lagging)
 from hierts_tsai.losses import level_loss, n_levels, HierarchicalContrastiveLoss
 import hierts_tsai.losses as losses
 
@@ -80,7 +81,7 @@ def test_select_every_epoch_keeps_one_draw_per_epoch():
         steps = range(5 * e, 5 * e + 5)
         def fits(level): return all(h['level'][i] == min(level, candidate_levels(v.seen[i][0].shape[-1], 8)[-1]) for i in steps)
         assert any(fits(l) for l in range(12)), [h['level'][i] for i in steps]
-    assert cb.probs is not None
+    assert cb.choice.probs is not None
 
 def test_probe_never_recomputes_the_trained_level(monkeypatch):
     calls = []
@@ -102,13 +103,13 @@ def test_gradient_reaches_the_encoder_only_through_the_trained_level():
     learn.training = True
     cb.lf(pred).backward()
     level = cb.history['level'][-1]
-    assert cb._probe is not None and level is not None   # this step probed every candidate level
+    assert isinstance(cb._probe, torch.Tensor) and level is not None   # this step probed every candidate level (its vector, for after_batch)
     g1 = [p.grad.clone() for p in model.parameters()]
     model.zero_grad()
     level_loss(*model(x[..., :50], x[..., 10:], None, None, 40), level).backward()
     for a, b in zip(g1, [p.grad for p in model.parameters()]): torch.testing.assert_close(a, b)
 
-@pytest.mark.parametrize('mode', ['iars', 'random', 'fixed-0', 'fixed-coarsest', 'iars-p10', 'full'])
+@pytest.mark.parametrize('mode', ['iars', 'random', 'fixed-0', 'fixed-coarsest', 'iars-p10', 'full', 'reference', 'lagging'])
 @pytest.mark.parametrize('config', ['alpha=0', 'one series', 'temporal_unit=2, alpha=0', 'candidates=all'])
 def test_every_mode_trains_50_iterations_and_draws_only_levels_with_a_gradient(mode, config):
     "the crashes of the first version (a length-1, instance-only level drawn with alpha=0 or one series) cannot happen"
@@ -117,7 +118,8 @@ def test_every_mode_trains_50_iterations_and_draws_only_levels_with_a_gradient(m
     if config == 'one series': X = np.random.default_rng(0).standard_normal((1, 2, 60)).astype(np.float32)
     if config == 'temporal_unit=2, alpha=0': kw = dict(alpha=0., temporal_unit=2)
     if config == 'candidates=all': extra = dict(candidates='all')
-    v, cb = Views(), IARS.from_mode(mode, **extra)
+    capped = mode == 'reference'                  # the reference code's levels: any depth, pooled with a capped kernel
+    v, cb = Views(), IARS(mode, **({} if mode in ('full', 'reference') else extra))   # these two have no candidates to choose
     learn = small_learner(X, cbs=[cb, v], **kw)
     quiet_fit(learn, 50)
     assert learn.train_iter == 50 and np.isfinite(cb.history['loss']).all()
@@ -126,9 +128,9 @@ def test_every_mode_trains_50_iterations_and_draws_only_levels_with_a_gradient(m
         levels = range(n_levels(z1.shape[-1])) if lvl is None else [lvl]
         with torch.enable_grad():
             z = z1.clone().requires_grad_()
-            loss = sum(lf.level((z, z2), k) for k in levels)
+            loss = sum((lf.capped if capped else lf.level)((z, z2), k) for k in levels)
         assert loss.requires_grad, (lvl, z1.shape)               # the trained loss has a gradient
-        if lvl is not None:
+        if lvl is not None and not capped:
             assert lvl in candidate_levels(z1.shape[-1], z1.shape[0], lf.alpha, lf.temporal_unit, extra.get('candidates', 'reference'))
 
 def test_a_non_finite_probe_is_a_clear_error():
@@ -174,7 +176,24 @@ def test_iars_needs_the_hierarchical_loss():
 def test_per_epoch_selection_warns_when_it_cannot_score():
     with pytest.warns(UserWarning, match='draws stay uniform'): run(10, select_every='epoch')    # 2 epochs of 5 steps
 
-@pytest.mark.parametrize('bad', [dict(mode='best'), dict(select_every='step'), dict(probe_every=0),
-                                 dict(mode='fixed'), dict(mode='fixed', level=-1), dict(mapping='kernel'), dict(a=float('nan'))])
+@pytest.mark.parametrize('bad', [dict(mode='best'), dict(select_every='step'), dict(probe_every=0), dict(mode='random', probe_every=3),
+                                 dict(mode='fixed', level='middle'), dict(mode='fixed', level=-1), dict(mapping='kernel'),
+                                 dict(a=float('nan')), dict(candidates='some'), dict(mode='full', a=1.), dict(mode=Importance(), a=1.),
+                                 dict(mode=3)])
 def test_bad_arguments(bad):
     with pytest.raises(ValueError): IARS(**bad)
+
+def test_mode_names_are_strategies():
+    "each shorthand stands for its strategy with its arguments; a strategy instance is used as given"
+    def choice(*a, **kw): return IARS(*a, **kw).choice
+    assert isinstance(choice('full'), AllLevels) and isinstance(choice('random'), UniformLevel)
+    assert isinstance(choice('reference'), ReferenceIARS) and isinstance(choice('lagging'), Lagging)
+    c = choice()
+    assert isinstance(c, Importance) and (c.a, c.probe_every, c.mapping, c.select_every) == (0.1, 1, 'level', 'batch')
+    assert choice('iars-p4').probe_every == 4 and choice(probe_every=4).probe_every == 4 and choice(a=2.).a == 2.
+    assert choice(mapping='depth', candidates='all').mapping == 'depth' and choice(mapping='depth', candidates='all').candidates == 'all'
+    assert choice('fixed').level == 0 and choice('fixed', level=2).level == 2 and choice('fixed-3').level == 3
+    assert choice('fixed-finest').level == 0 and choice('fixed-coarsest').level == 'coarsest'
+    mine = Importance(a=5.)
+    assert choice(mine) is mine and IARS(mine).mode == 'Importance'
+    assert IARS().describe().startswith('IARS(Importance(a=0.1, ') and IARS('fixed', level=2).describe() == "IARS(FixedLevel(level=2, candidates='reference'))"

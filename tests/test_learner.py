@@ -1,10 +1,10 @@
-"""Pretraining end to end: accuracy of every mode in CI, fastai integration, encoding through the DataLoaders' transforms,
+"""Pretraining end to end (accuracy against an untrained control: test_accuracy.py): fastai integration, encoding through the DataLoaders' transforms,
 predictions, tsai archs, data preparation, bad input"""
 import warnings
 import numpy as np
 import pytest
 import torch
-from conftest import small_learner, quiet_fit, SMALL
+from conftest import small_learner, quiet_fit, SMALL, batches_seen, window_starts
 from tsai.data.core import get_ts_dls
 from tsai.data.preprocessing import TSClassification, TSStandardize
 from hierts_tsai.learner import ts2vec_learner, train_series
@@ -15,27 +15,6 @@ from hierts_tsai.encoder import TS2VecEncoder
 
 D = standardize(load_dataset())   # the bundled BasicMotions: no ../shared needed
 
-def svm_accuracy(learn, d=D):
-    return eval_classification(learn.encode(d['X_train']), d['y_train'], learn.encode(d['X_test']), d['y_test'])['acc']
-
-# ---- accuracy: TS2Vec's protocol (200 iterations, batch 8, 320 dims, SVM); TS2Vec reports 0.975 on BasicMotions -----
-@pytest.mark.parametrize('mode', ['full', 'iars', 'iars-p10'])
-def test_basicmotions_accuracy(mode):
-    learn = ts2vec_learner(get_ts_dls(D['X_train'], bs=8), cbs=[] if mode == 'full' else [IARS.from_mode(mode)], seed=0)
-    with learn.no_bar(), learn.no_logging(): learn.fit_iters()
-    assert learn.train_iter == 200
-    assert svm_accuracy(learn) >= 0.95
-
-def test_accuracy_through_per_sample_standardisation():
-    "pretrained with TSStandardize(by_sample=True, by_var=True): encode(X) and encode(3X+7) agree, the SVM still reaches 0.95"
-    raw = load_dataset()   # raw values: the DataLoaders' transform standardises every series (0.925-0.95 over modes and seeds)
-    dls = get_ts_dls(raw['X_train'], bs=8, batch_tfms=TSStandardize(by_sample=True, by_var=True))
-    learn = ts2vec_learner(dls, seed=0)
-    with learn.no_bar(), learn.no_logging(): learn.fit_iters(200)
-    np.testing.assert_allclose(learn.encode(raw['X_test']), learn.encode(raw['X_test'] * 3 + 7), atol=1e-4, rtol=1e-4)
-    assert svm_accuracy(learn, raw) >= 0.95
-
-# ---- predictions ----------------------------------------------------------------------------------------------------
 def test_get_preds_and_get_x_preds_are_the_representations():
     d = D
     dls = get_ts_dls(d['X_train'], d['y_train'], splits=(list(range(32)), list(range(32, 40))), tfms=[None, TSClassification()],
@@ -50,6 +29,18 @@ def test_get_preds_and_get_x_preds_are_the_representations():
     v1, v2 = learn.validate(), learn.validate()                  # the contrastive loss of the same validation views
     assert np.isfinite(v1[0]) and v1[0] == pytest.approx(v2[0], rel=1e-6)
     with pytest.raises(ValueError, match='learn.validate'): learn.get_preds(dl=learn.dls.valid, with_loss=True)
+
+def test_arrays_become_tsai_dataloaders_and_dataloaders_refuse_array_options():
+    "series, labels and splits give DataLoaders (batch size at most the training set); DataLoaders are used as given"
+    X, y = D['X_train'], D['y_train']
+    learn = ts2vec_learner(X, y, splits=(list(range(32)), list(range(32, 40))), bs=64, seed=0, **SMALL)
+    assert (len(learn.dls.train.dataset), len(learn.dls.valid.dataset), learn.dls.train.bs) == (32, 8, 32)
+    preds, targets, _ = learn.get_X_preds(X[:4], y=y[:4])
+    assert preds.shape == (4, 32) and list(targets) == list(y[:4])
+    dls = get_ts_dls(X, bs=8)
+    assert ts2vec_learner(dls, **SMALL).dls is dls
+    with pytest.raises(ValueError, match='y, splits describe how to build DataLoaders from arrays'):
+        ts2vec_learner(dls, y=y, splits=(list(range(32)), list(range(32, 40))), **SMALL)
 
 # ---- fastai integration ---------------------------------------------------------------------------------------------
 def test_labelled_dls_fit_one_cycle_lr_find_and_callbacks():
@@ -116,23 +107,35 @@ def test_tsai_archs_pretrain_and_encode():
         assert learn.encode(D['X_test'][:3]).shape == (3, 32)
 
 def test_arch_that_does_not_keep_time_is_refused():
-    from tsai.models.TSTPlus import TSTPlus
-    with pytest.raises(ValueError, match='any length'): small_learner(arch=TSTPlus, arch_config={})
+    "a backbone that pools time away (TSTPlus is a fixed-length arch now, which pretrains) or a model without a backbone: one clear error"
+    import torch.nn as nn
+    class Pooling(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.backbone = nn.Sequential(nn.Conv1d(6, 8, 1), nn.AdaptiveAvgPool1d(1), nn.Flatten())
+            self.head = nn.Linear(8, 2)
+    with pytest.raises(ValueError, match='does not keep the time axis'): small_learner(arch=Pooling(), arch_config={})
+    with pytest.raises(ValueError, match='no backbone/head split'): small_learner(arch=nn.Conv1d(6, 8, 1), arch_config={})
 
 # ---- data preparation ---------------------------------------------------------------------------------------------
 def test_long_series_are_split_into_sections_and_windowed():
-    from fastai.callback.core import Callback
-    class Lengths(Callback):
-        order = 1
-        def before_fit(self): self.seen = []
-        def before_batch(self):
-            if self.training: self.seen.append(max(self.learn.xb[0].shape[-1], self.learn.xb[1].shape[-1]))
+    "series of 700 with max_train_length=300: each training batch holds one section (350) of each series, views within 300 of it"
     X = np.random.default_rng(0).standard_normal((4, 2, 700)).astype(np.float32)
-    rec = Lengths()
+    rec = batches_seen()
     learn = small_learner(X, bs=4, max_train_length=300, cbs=rec)   # 700 // 300 = 2 sections of 350
-    assert train_series(learn.dls).shape == (8, 2, 350)
+    np.testing.assert_array_equal(train_series(learn.dls), X)        # the data as given: sections are cut per batch
     quiet_fit(learn, 3)
-    assert max(rec.seen) <= 300                                     # views drawn inside a random window of 300 of the 350
+    assert len(rec.prepared) == len(rec.views) == 3
+    sections = set()
+    for P, (x1, x2) in zip(rec.prepared, rec.views):
+        assert P.shape == (4, 2, 350)
+        for row in P:
+            found = [(j, s) for j in range(4) for s in (0, 350) if np.array_equal(row, X[j, :, s:s + 350])]
+            assert len(found) == 1, 'a prepared series is not one section of one training series'
+            sections.add(found[0][1])
+        assert max(x1.shape[-1], x2.shape[-1]) <= 300                # views drawn inside a random window of 300 of the 350
+        for i in range(4): assert window_starts(x1[i], P[i]) and window_starts(x2[i], P[i])   # ... of that series' section
+    assert sections == {0, 350}                                      # both sections are drawn
 
 def test_fewer_series_than_batch_size():
     X = np.random.default_rng(0).standard_normal((5, 2, 40)).astype(np.float32)
@@ -140,12 +143,18 @@ def test_fewer_series_than_batch_size():
     assert learn.dls.train.bs == 5 and learn.train_iter == 3
 
 def test_all_nan_series_dropped_with_warning():
+    "a series NaN everywhere stays in the DataLoaders (the data as given) and is dropped from every training batch"
     X = np.random.default_rng(0).standard_normal((10, 2, 40)).astype(np.float32)
     X[3] = np.nan
-    with pytest.warns(UserWarning, match='NaN everywhere'):
-        learn = ts2vec_learner(get_ts_dls(X, bs=4), seed=0, **SMALL)
-    assert len(learn.dls.train.dataset) == 9
+    rec = batches_seen()
+    with pytest.warns(UserWarning, match=r'1 of 10 training series are NaN everywhere \(indices \[3\]\).*every training batch drops them'):
+        learn = ts2vec_learner(get_ts_dls(X, bs=10), seed=0, cbs=rec, precision='float32', **SMALL)
+    assert len(learn.dls.train.dataset) == 10
     quiet_fit(learn, 3)
+    assert len(rec.views) == 3
+    for P, (x1, x2) in zip(rec.prepared, rec.views):                 # every batch holds all 10 series: the model sees 9
+        assert P.shape[0] == x1.shape[0] == x2.shape[0] == 9 and not np.isnan(P).any()
+    assert np.isfinite([float(o) for o in learn.recorder.losses]).all()
 
 def test_bad_encode_input():
     learn = small_learner()
@@ -159,3 +168,17 @@ def test_wrong_channels_in_batches():
     X3 = np.random.default_rng(0).standard_normal((16, 3, 50)).astype(np.float32)
     learn.dls = get_ts_dls(X3, bs=8)
     with pytest.raises(ValueError, match='built for 6 channels but a batch has 3'): quiet_fit(learn, 1)
+
+def test_sklearn_transformer_pickles_and_names_its_features():
+    "TS2VecTransformer keeps only the averaged encoder: it pickles, transforms the same after the round trip, names its features"
+    import pickle
+    from hierts_tsai.estimator import TS2VecTransformer
+    X = D['X_train'][:16]
+    t = TS2VecTransformer(mode='iars', n_iters=3, repr_dims=8, arch_config=dict(depth=1, hidden=8), seed=0, precision='float32').fit(X)
+    assert not hasattr(t, 'learner_') and t.n_features_in_ == 6 and t.precision_ == 'float32'
+    z = t.transform(D['X_test'][:5])
+    assert z.shape == (5, 8) and np.isfinite(z).all()
+    t2 = pickle.loads(pickle.dumps(t))
+    np.testing.assert_array_equal(t2.transform(D['X_test'][:5]), z)
+    assert list(t.get_feature_names_out()) == [f'ts2vec{i}' for i in range(8)]
+    with pytest.raises(ValueError, match='trained on 6 channels but X has 3'): t.transform(D['X_test'][:5, :3])

@@ -4,7 +4,8 @@ import pytest
 import torch
 from reference import np_levels, np_instance, np_temporal
 from hierts_tsai.losses import (contrast, instance_contrastive_loss, temporal_contrastive_loss, level_loss, level_losses,
-                                hierarchical_contrastive_loss, HierarchicalContrastiveLoss, block_for, _blocks)
+                                hierarchical_contrastive_loss, HierarchicalContrastiveLoss, block_for, _blocks, capped_level_loss,
+                                levels_with_terms, terms, n_levels)
 
 SHAPES = [(1, 3, 1), (2, 4, 1), (3, 5, 2), (4, 3, 7), (2, 6, 16), (5, 2, 13), (3, 4, 33)]
 
@@ -20,7 +21,11 @@ def test_against_numpy(shape, alpha, tu, max_dense):
     assert v.shape == ref.shape
     np.testing.assert_allclose(v.numpy(), ref, rtol=0, atol=1e-6)
     for k in range(len(ref)): np.testing.assert_allclose(level_loss(z1, z2, k, alpha, tu, max_dense).item(), ref[k], atol=1e-6)
-    np.testing.assert_allclose(hierarchical_contrastive_loss(z1, z2, alpha, tu, max_dense).item(), ref.mean(), atol=1e-6)
+    if levels_with_terms(shape[-1], shape[0], alpha, tu):
+        np.testing.assert_allclose(hierarchical_contrastive_loss(z1, z2, alpha, tu, max_dense).item(), ref.mean(), atol=1e-6)
+    else:                                                     # every level's loss is a constant: nothing to train
+        assert (ref == 0).all()
+        with pytest.raises(ValueError, match='no level of this batch has a loss term'): hierarchical_contrastive_loss(z1, z2, alpha, tu, max_dense)
     np.testing.assert_allclose(instance_contrastive_loss(z1, z2).item(), np_instance(z1.numpy(), z2.numpy()), atol=1e-6)
     np.testing.assert_allclose(temporal_contrastive_loss(z1, z2).item(), np_temporal(z1.numpy(), z2.numpy()), atol=1e-6)
 
@@ -107,3 +112,41 @@ def test_bad_input(args, msg, fn):
 def test_bad_budget(budget, msg):
     z = torch.randn(4, 8, 30)
     with pytest.raises(ValueError, match=msg): hierarchical_contrastive_loss(z, z, max_dense=budget)
+
+@pytest.mark.parametrize('shape,alpha,tu', [((1, 4, 9), 1.0, 0), ((1, 4, 1), 0.5, 0), ((3, 4, 1), 0.0, 0), ((2, 4, 6), 0.0, 3)])
+def test_a_batch_without_any_term_is_a_clear_error(shape, alpha, tu):
+    "one series and alpha=1, one timestamp and alpha<1 without a second series, temporal_unit beyond every level: nothing to train"
+    z = torch.randn(*shape)
+    assert levels_with_terms(shape[-1], shape[0], alpha, tu) == []
+    with pytest.raises(ValueError, match=r'no level of this batch has a loss term to train \(batch of'):
+        hierarchical_contrastive_loss(z, z.clone(), alpha, tu)
+    with pytest.raises(ValueError, match='no level of this batch has a loss term'): HierarchicalContrastiveLoss(alpha, tu)((z, z.clone()))
+
+@pytest.mark.parametrize('B,T,alpha,tu', [(1, 9, 0.5, 0), (4, 9, 1.0, 0), (4, 9, 0.0, 2), (2, 1, 0.5, 0), (4, 16, 0.3, 1)])
+def test_levels_with_terms_are_the_levels_whose_loss_has_a_gradient(B, T, alpha, tu):
+    z1 = torch.randn(B, 4, T, dtype=torch.float64, requires_grad=True)
+    z2 = torch.randn(B, 4, T, dtype=torch.float64)
+    has = []
+    for k in range(n_levels(T)):
+        l = level_loss(z1, z2, k, alpha, tu)
+        g = torch.autograd.grad(l, z1, allow_unused=True)[0] if l.requires_grad else None
+        has.append(g is not None and bool(g.abs().sum() > 0))
+        assert has[-1] == any(terms(T >> k, B, k, alpha, tu)), k
+    assert levels_with_terms(T, B, alpha, tu) == [k for k, h in enumerate(has) if h]
+
+@pytest.mark.parametrize('T', [1, 7, 16, 33])
+def test_capped_level_is_the_reference_codes_pooling(T):
+    "levels the pyramid has are `level_loss`; deeper ones pool the whole series into one timestamp (kernel min(2**level, T))"
+    g = torch.Generator().manual_seed(T)
+    z1, z2 = torch.randn(3, 4, T, generator=g, dtype=torch.float64), torch.randn(3, 4, T, generator=g, dtype=torch.float64)
+    for k in range(n_levels(T)): torch.testing.assert_close(capped_level_loss(z1, z2, k, 0.3), level_loss(z1, z2, k, 0.3))
+    whole = 0.3 * np_instance(z1.amax(-1, keepdim=True).numpy(), z2.amax(-1, keepdim=True).numpy())
+    for k in (n_levels(T), n_levels(T) + 3):
+        np.testing.assert_allclose(capped_level_loss(z1, z2, k, 0.3).item(), whole, atol=1e-10)
+    with pytest.raises(ValueError, match='level must be an int >= 0'): capped_level_loss(z1, z2, -1)
+
+@pytest.mark.parametrize('alpha', [1.5, -0.1, True, 'half'])
+def test_bad_alpha(alpha):
+    z = torch.randn(4, 8, 30)
+    with pytest.raises(ValueError, match=r'alpha must be a number in \[0, 1\]'): hierarchical_contrastive_loss(z, z, alpha)
+    with pytest.raises(ValueError, match=r'alpha must be a number in \[0, 1\]'): HierarchicalContrastiveLoss(alpha)

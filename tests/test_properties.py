@@ -2,7 +2,8 @@
 import numpy as np
 import torch
 from hypothesis import given, settings, strategies as st, HealthCheck
-from hierts_tsai.losses import level_losses, level_loss, hierarchical_contrastive_loss, n_levels
+import pytest
+from hierts_tsai.losses import level_losses, level_loss, hierarchical_contrastive_loss, n_levels, levels_with_terms
 from hierts_tsai.augment import random_crops, make_views, draw_views
 from hierts_tsai.encode import pool_repr, embed_windows
 from hierts_tsai.encoder import TS2VecBackbone, ContrastiveModel
@@ -21,6 +22,9 @@ def test_loss_shapes_and_finite(B, C, T, seed, scale, alpha, tu, budget):
     assert v.shape == (n_levels(T),) and torch.isfinite(v).all() and (v >= -1e-5).all()
     k = int(torch.randint(n_levels(T), (), generator=g))
     torch.testing.assert_close(level_loss(z1, z2, k, alpha, tu, budget), v[k], rtol=1e-5, atol=1e-5)
+    if not levels_with_terms(T, B, alpha, tu):                 # no level has a term (one series and alpha=1, ...): refused
+        with pytest.raises(ValueError, match='no level of this batch has a loss term'): hierarchical_contrastive_loss(z1, z2, alpha, tu, budget)
+        return
     l = hierarchical_contrastive_loss(z1, z2, alpha, tu, budget)
     assert l.ndim == 0 and torch.isfinite(l)
 
@@ -33,6 +37,7 @@ def test_candidates_are_exactly_the_levels_with_a_gradient(B, T, alpha, tu, cand
     z1 = torch.randn(B, 4, T, generator=g, dtype=torch.float64).requires_grad_()
     z2 = torch.randn(B, 4, T, generator=g, dtype=torch.float64)
     cands = candidate_levels(T, B, alpha, tu, candidates)
+    if candidates == 'all': assert cands == levels_with_terms(T, B, alpha, tu)
     for k in range(n_levels(T)):
         loss = level_loss(z1, z2, k, alpha, tu)
         grad = torch.autograd.grad(loss, z1, allow_unused=True)[0] if loss.requires_grad else None

@@ -3,12 +3,12 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from conftest import small_learner, quiet_fit, SMALL
+from conftest import small_learner, quiet_fit, SMALL, batches_seen, window_starts
 from tsai.data.core import get_ts_dls
 from fastai.callback.tracker import SaveModelCallback
 from fastai.callback.core import Callback
 from hierts_tsai.learner import ts2vec_learner, train_series
-from hierts_tsai.callbacks import Autocast
+from hierts_tsai.callbacks import Autocast, cpu_computes_bf16
 from hierts_tsai.iars import IARS
 from hierts_tsai.data import load_dataset, standardize
 
@@ -27,24 +27,43 @@ def finite_losses(learn): return np.isfinite([float(l) for l in learn.recorder.l
 
 # ---- bad input: one test each ----------------------------------------------------------------------------------------
 def test_series_nan_everywhere_is_dropped_with_warning():
+    "series NaN everywhere stay in the data (as given), the learner warns, and no training batch holds them"
     X = series(); X[[2, 5]] = np.nan
-    with pytest.warns(UserWarning, match='dropped 2 of 12 series that are NaN everywhere'):
-        learn = ts2vec_learner(X, seed=0, **SMALL)
-    assert len(learn.dls.train.dataset) == 10
+    rec = batches_seen()
+    with pytest.warns(UserWarning, match=r'2 of 12 training series are NaN everywhere \(indices \[2, 5\]\): every training batch drops them'):
+        learn = ts2vec_learner(X, seed=0, bs=12, cbs=rec, precision='float32', **SMALL)
+    assert len(learn.dls.train.dataset) == 12
     assert finite_losses(quiet_fit(learn, 4))
+    assert len(rec.views) == 4                                        # each batch holds all 12 series: the model sees 10
+    for P, (x1, x2) in zip(rec.prepared, rec.views): assert P.shape[0] == len(x1) == len(x2) == 10 and not np.isnan(P).all(-1).any()
 
 def test_nan_at_start_and_end_is_centred():
+    "a training batch's NaN-padded series are centred (missing prefix and suffix equal ±1), and the views come from the centred series"
     X = series(T=60)
     X[0, :, :10] = np.nan; X[1, :, 45:] = np.nan                      # variable length, NaN-padded
-    learn = ts2vec_learner(get_ts_dls(X, bs=4), seed=0, **SMALL)
-    P = train_series(learn.dls)
-    miss = np.isnan(P[:2]).all(1)                                     # TS2Vec centres each series:
-    for m in miss: assert abs(np.argmax(~m) - np.argmax(~m[::-1])) <= 1  # its missing prefix and suffix become equal (±1)
+    rec = batches_seen()
+    learn = ts2vec_learner(get_ts_dls(X, bs=4), seed=0, cbs=rec, precision='float32', **SMALL)
+    np.testing.assert_array_equal(train_series(learn.dls), X)          # the data as given: centring is per batch
     assert finite_losses(quiet_fit(learn, 6))
+    ragged = 0
+    for P, (x1, x2) in zip(rec.prepared, rec.views):
+        assert P.shape == (4, 2, 60)
+        for i, row in enumerate(P):
+            src = [j for j in range(len(X)) if np.isin(row[0][~np.isnan(row[0])], X[j, 0]).all()]
+            assert len(src) == 1                                       # the batch's series are training series ...
+            j = src[0]
+            np.testing.assert_array_equal(row[:, ~np.isnan(row[0])], X[j][:, ~np.isnan(X[j, 0])])   # ... shifted only
+            m = np.isnan(row).all(0)
+            if j < 2:
+                ragged += 1
+                assert abs(np.argmax(~m) - np.argmax(~m[::-1])) <= 1   # TS2Vec centres each series: prefix and suffix equal (±1)
+            else: assert not m.any()
+            assert window_starts(x1[i], row) and window_starts(x2[i], row)   # the model's views are windows of the centred series
+    assert ragged > 0                                                  # the ragged series were drawn into some batch
     assert np.isfinite(learn.encode(X)).all()
 
 def test_length_below_two_is_refused():
-    with pytest.raises(ValueError, match='series of length 1: contrastive pretraining needs at least 2 timestamps'):
+    with pytest.raises(ValueError, match=r'X has series of length 1: need at least 2 timestamp\(s\) \(two crops must overlap\)'):
         ts2vec_learner(series(T=1), **SMALL)
 
 def test_last_batch_of_one_series():
@@ -70,12 +89,14 @@ def test_not_three_dimensional():
     with pytest.raises(ValueError, match=r'\(n_series, channels, length\), got shape \(12, 40\)'):
         ts2vec_learner(series()[:, 0], **SMALL)
 
-def test_no_level_with_a_gradient_is_a_clear_error():
+@pytest.mark.parametrize('with_iars', [True, False])
+def test_no_level_with_a_gradient_is_a_clear_error(with_iars):
+    "one series and alpha=1: no level has a term to train, with IARS and with TS2Vec's loss alike"
     X = series(n=1)
-    with pytest.raises(ValueError, match='with alpha=1 the instance term needs at least 2 series'):
-        quiet_fit(ts2vec_learner(X, alpha=1., cbs=IARS(), **SMALL), 2)
+    with pytest.raises(ValueError, match=r'no level of this batch has a loss term to train \(batch of 1 series.*alpha=1.0'):
+        quiet_fit(ts2vec_learner(X, alpha=1., cbs=IARS() if with_iars else None, **SMALL), 2)
 
-@pytest.mark.parametrize('kw,msg', [(dict(max_dense=0), 'max_dense must be a positive int'), (dict(alpha=1.5), r'alpha must be in \[0, 1\]'),
+@pytest.mark.parametrize('kw,msg', [(dict(max_dense=0), 'max_dense must be a positive int'), (dict(alpha=1.5), r'alpha must be a number in \[0, 1\]'),
                                     (dict(temporal_unit=-1), 'temporal_unit must be an int >= 0')])
 def test_bad_loss_configuration(kw, msg):
     with pytest.raises(ValueError, match=msg): ts2vec_learner(series(), **SMALL, **kw)
@@ -119,7 +140,8 @@ def test_resumed_fit_iters_trains_exactly_the_remaining_iterations(tmp_path):
     rec, cb = Trace(), IARS()
     a = small_learner(cbs=[cb, rec], path=tmp_path)
     with a.no_bar(), a.no_logging(): a.fit_iters(23, cbs=SaveModelCallback(monitor='train_loss', every_epoch=True, fname='it', with_opt=True))
-    assert len(rec.ls) == 23
+    assert len(rec.ls) == 23 and a.train_iter == 23
+    assert len(a.recorder.values) == 5 and (tmp_path / 'models' / 'it_4.pth').exists()   # 5 ordinary epochs, the last one of 3 batches
     rec2, cb2 = Trace(), IARS()
     b = small_learner(cbs=[cb2, rec2], path=tmp_path, seed=7)
     b.load('it_1')
@@ -143,6 +165,22 @@ def test_checkpoints_keep_every_random_state_and_only_the_callbacks_states():
     st = learn.training_state()
     assert {'random_state', 'numpy_state', 'torch_state', 'torch_cuda_state'} <= set(st['random'])
     assert set(st['cbs']) == {'TS2VecViews', 'SWA', 'IARS', 'Mine'}   # fastai's own callbacks hold no state to resume
+    assert set(st['cbs']['IARS']) == {'rng', 'choice', 'step', 'history', 'fixed'} and st['cbs']['IARS']['step'] == 3
+
+class Untrusted:
+    "An object a weights-only load does not unpickle"
+
+def test_load_reads_weights_only_by_default(tmp_path):
+    "a checkpoint of `save` loads weights-only; a file holding other objects is refused unless weights_only=False"
+    learn = quiet_fit(small_learner(cbs=IARS(), path=tmp_path), 3)
+    learn.save('ck')
+    b = small_learner(cbs=IARS(), path=tmp_path, seed=5)
+    b.load('ck')
+    for p, q in zip(learn.model.parameters(), b.model.parameters()): torch.testing.assert_close(p, q)
+    torch.save({'model': learn.model.state_dict(), 'hierts': learn.training_state(), 'extra': Untrusted()},
+               tmp_path / 'models' / 'odd.pth')
+    with pytest.raises(ValueError, match='weights-only load refuses'): b.load('odd')
+    b.load('odd', weights_only=False)                                   # a trusted file
 
 @pytest.mark.gpu
 def test_checkpoints_round_trip_on_cuda(tmp_path):
@@ -172,6 +210,18 @@ def test_bf16_autocast_really_runs_on_cpu():
     assert finite_losses(learn) and len(learn.recorder.losses) == 200
     assert seen == {torch.bfloat16} and dt.pred == {torch.bfloat16}   # inside the encoder and at its output ...
     assert dt.loss_dtypes == {torch.float32}                           # ... and the loss (its log-sum-exp) in float32
+
+def test_default_precision_is_bfloat16_where_the_cpu_computes_it():
+    "precision='auto' (the default): bfloat16 autocast through `Autocast` on a CPU that computes bfloat16 natively, else float32"
+    dt = Dtypes()
+    learn = quiet_fit(ts2vec_learner(series(), cbs=dt, seed=0, **SMALL), 3)
+    native = cpu_computes_bf16()
+    assert learn.precision == ('bfloat16' if native else 'float32')
+    assert any(isinstance(cb, Autocast) for cb in learn.cbs) == native
+    assert dt.pred == {torch.bfloat16 if native else torch.float32} and dt.loss_dtypes == {torch.float32} and finite_losses(learn)
+    assert learn.encode(series(n=2)).dtype == np.float32
+    assert ts2vec_learner(series(), precision='float32', **SMALL).precision == 'float32'
+    with pytest.raises(ValueError, match="precision must be 'auto' or one of"): ts2vec_learner(series(), precision='half', **SMALL)
 
 @pytest.mark.gpu
 def test_to_fp16_runs_float16_on_cuda():

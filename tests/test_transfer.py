@@ -145,3 +145,11 @@ def test_regression_fine_tunes(saved):
     before = reg.validate()[0]
     with reg.no_bar(), reg.no_logging(): reg.fit_one_cycle(10, 1e-3)
     assert reg.validate()[0] < before
+
+def test_unlabelled_dls_and_a_learner_without_an_encoder_are_refused(saved, tmp_path):
+    "fine-tuning needs targets; SaveEncoderWeights needs a learner that can save an encoder (a TS2VecLearner)"
+    _, path = saved
+    with pytest.raises(ValueError, match='these DataLoaders have no labels'): transfer_learner(get_ts_dls(D['X_train'], bs=8), path, arch_config=CFG)
+    clf = ts_learner(cls_dls(), TS2VecEncoder, arch_config=CFG, cbs=SaveEncoderWeights('m/enc.pth'), path=tmp_path)
+    with pytest.raises(ValueError, match='has no `save_encoder`'), clf.no_bar(), clf.no_logging(): clf.fit(1)
+    assert not (tmp_path / 'm').exists()

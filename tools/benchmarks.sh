@@ -1,32 +1,45 @@
 #!/usr/bin/env bash
-# The benchmark runs behind README's numbers, in order; each writes a markdown table (.md: the machine line, the command,
-# the table), its rows (.json) and plots (.png) into benchmarks/. The timing runs (first block) take about 2.5 hours on
-# a 2-core CPU: run them on an otherwise idle machine (anything else running distorts the timings). The studies
-# (second block) take longer; they run with one thread each, two at a time, and report accuracy first.
+# The benchmark runs behind README's numbers; each writes a markdown table (.md: the machine line, the command, the
+# table) and its rows (.json) into benchmarks/. Run on an otherwise idle machine: anything else running distorts the
+# timings. The studies and baselines run with one thread each, two at a time (about 10 hours on a 2-core CPU); the
+# timing runs alone, with the default threads.
+#   bash tools/benchmarks.sh [timing|studies|baselines|all]     (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . .venv/bin/activate
 mkdir -p benchmarks
+what=${1:-all}
 run() { local name=$1; shift; echo "== $name: hierts_bench $*"; hierts_bench "$@" --json "benchmarks/$name.json" > "benchmarks/$name.md"; cat "benchmarks/$name.md"; }
-# -- timing (alone on the machine, default threads)
-run ops --ops 1000,3000
-run basicmotions --modes full,iars,iars-p10,random,encoder,plain --seeds 3 --png benchmarks
-run overhead_basicmotions --overhead --seeds 4 --iters 60
-run epoch_time --synthetic 1000,2500 --modes full,iars,iars-p10,encoder --iters 50 --no-eval
-run loss --loss 256,1024,4096
-run steps --steps 2500,5000,10000,20000
-run scaling --synthetic 500,1000,2000,4000,8000 --modes full,iars,encoder --iters 10 --max-train-length 0 --no-eval --png benchmarks
-# TS2Vec's rule gives 600 iterations here (about an hour per seed for the three modes on 2 cores); the README's table uses 200
-run standwalkjump --data ../shared/data/StandWalkJump.npz --modes full,iars,iars-p10 --seeds 3 --iters 200 --png benchmarks
-# -- studies (accuracy first; one thread each, two at a time): the IARS study, then the tutorials' experiments
+if [ "$what" = timing ] || [ "$what" = all ]; then
+  run ops ops 1000,3000
+  run basicmotions modes --modes full,iars,iars-p10,random,reference,encoder,plain --seeds 3 --png benchmarks
+  run overhead_basicmotions overhead --iters 60 --reps 4
+  run epoch_time modes --synthetic 1000,2500 --modes full,iars,iars-p10,encoder --iters 50 --no-eval
+  run loss loss 256,1024,4096
+  run steps steps 2500,5000,10000
+  run precision precision --lengths 1000,2500 --reps 5 --compile
+  [ -d /tmp/ts2vec ] && run official official --official /tmp/ts2vec --lengths 1000,2500 --iters 20 --reps 3   # a clone of zhihanyue/ts2vec
+  run archs archs --iters 200
+fi
 export OMP_NUM_THREADS=1
-study() { echo "== study: hierts_bench $*"; hierts_bench "$@"; }
-study --study BasicMotions --seeds 3 --iters 200 --json benchmarks/iars_study.json &
-study --study resolution2048 --seeds 3 --iters 100 --json benchmarks/iars_study_resolution.json
-wait
-study --study BasicMotions --configs full,iars --imbalance 0.1 --seeds 3 --iters 200 --json benchmarks/iars_study.json &
-study --study resolution2048 --configs full,iars --imbalance 0.1 --seeds 3 --iters 100 --json benchmarks/iars_study_resolution_imb.json
-wait
-study --study ../shared/data/StandWalkJump.npz --configs iars-depth,random,fixed-finest,fixed-coarsest --seeds 3 --iters 200 --json benchmarks/iars_study_swj.json
-run transfer --transfer-study --seeds 10
-run regression --regression-study --data ../shared/data/Covid3Month.npz --seeds 3
+S=full,iars,iars-depth,random,reference,lagging,fixed-finest,iars-fp32,untrained
+I=full,iars,random,reference,lagging,untrained
+W=full,iars,iars-depth,random,reference,iars-fp32,untrained
+if [ "$what" = studies ] || [ "$what" = all ]; then
+  ( run study_basicmotions study --data BasicMotions --configs $S --seeds 10 --iters 200 --cache /tmp/hierts_cache
+    run study_basicmotions_imb study --data BasicMotions --imbalance 0.1 --configs $I --seeds 10 --iters 200
+    run study_standwalkjump_a study --data ../shared/data/StandWalkJump.npz --configs $W --seeds 3 --iters 200 --cache /tmp/hierts_cache ) &
+  ( run study_resolution1024 study --data resolution1024 --configs $S --seeds 10 --iters 100 --cache /tmp/hierts_cache
+    run study_resolution1024_imb study --data resolution1024 --imbalance 0.1 --configs $I --seeds 10 --iters 100
+    run study_standwalkjump_b study --data ../shared/data/StandWalkJump.npz --configs $W --seeds 2 --first-seed 3 --iters 200 --cache /tmp/hierts_cache ) &
+  wait
+fi
+if [ "$what" = baselines ] || [ "$what" = all ]; then
+  ( run baselines_basicmotions baselines --data BasicMotions --seeds 10 --iters 200 --cache /tmp/hierts_cache
+    run baselines_standwalkjump baselines --data ../shared/data/StandWalkJump.npz --seeds 5 --iters 200 --cache /tmp/hierts_cache ) &
+  ( run baselines_resolution1024 baselines --data resolution1024 --seeds 10 --iters 100 --cache /tmp/hierts_cache
+    run baselines_covid3month baselines --data ../shared/data/Covid3Month.npz --seeds 10 --iters 200
+    run transfer transfer --seeds 10
+    run regression regression --data ../shared/data/Covid3Month.npz --seeds 3 ) &
+  wait
+fi
