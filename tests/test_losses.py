@@ -4,7 +4,7 @@ import pytest
 import torch
 from reference import np_levels, np_instance, np_temporal
 from hierts_tsai.losses import (contrast, instance_contrastive_loss, temporal_contrastive_loss, level_loss, level_losses,
-                                hierarchical_contrastive_loss, HierarchicalContrastiveLoss, block_for, _blocks, capped_level_loss,
+                                hierarchical_contrastive_loss, HierarchicalContrastiveLoss, block_for, _blocks,
                                 levels_with_terms, terms, n_levels)
 
 SHAPES = [(1, 3, 1), (2, 4, 1), (3, 5, 2), (4, 3, 7), (2, 6, 16), (5, 2, 13), (3, 4, 33)]
@@ -139,11 +139,11 @@ def test_capped_level_is_the_reference_codes_pooling(T):
     "levels the pyramid has are `level_loss`; deeper ones pool the whole series into one timestamp (kernel min(2**level, T))"
     g = torch.Generator().manual_seed(T)
     z1, z2 = torch.randn(3, 4, T, generator=g, dtype=torch.float64), torch.randn(3, 4, T, generator=g, dtype=torch.float64)
-    for k in range(n_levels(T)): torch.testing.assert_close(capped_level_loss(z1, z2, k, 0.3), level_loss(z1, z2, k, 0.3))
+    for k in range(n_levels(T)): torch.testing.assert_close(level_loss(z1, z2, k, 0.3, cap=True), level_loss(z1, z2, k, 0.3))
     whole = 0.3 * np_instance(z1.amax(-1, keepdim=True).numpy(), z2.amax(-1, keepdim=True).numpy())
     for k in (n_levels(T), n_levels(T) + 3):
-        np.testing.assert_allclose(capped_level_loss(z1, z2, k, 0.3).item(), whole, atol=1e-10)
-    with pytest.raises(ValueError, match='level must be an int >= 0'): capped_level_loss(z1, z2, -1)
+        np.testing.assert_allclose(level_loss(z1, z2, k, 0.3, cap=True).item(), whole, atol=1e-10)
+    with pytest.raises(ValueError, match='level must be an int >= 0'): level_loss(z1, z2, -1, cap=True)
 
 @pytest.mark.parametrize('alpha', [1.5, -0.1, True, 'half'])
 def test_bad_alpha(alpha):
