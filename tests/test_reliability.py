@@ -8,7 +8,7 @@ from tsai.data.core import get_ts_dls
 from fastai.callback.tracker import SaveModelCallback
 from fastai.callback.core import Callback
 from hierts_tsai.learner import ts2vec_learner, train_series
-from hierts_tsai.callbacks import Autocast, cpu_computes_bf16
+from hierts_tsai.callbacks import Autocast
 from hierts_tsai.iars import IARS
 from hierts_tsai.data import load_dataset, standardize
 
@@ -211,14 +211,13 @@ def test_bf16_autocast_really_runs_on_cpu():
     assert seen == {torch.bfloat16} and dt.pred == {torch.bfloat16}   # inside the encoder and at its output ...
     assert dt.loss_dtypes == {torch.float32}                           # ... and the loss (its log-sum-exp) in float32
 
-def test_default_precision_is_bfloat16_where_the_cpu_computes_it():
-    "precision='auto' (the default): bfloat16 autocast through `Autocast` on a CPU that computes bfloat16 natively, else float32"
+def test_the_default_precision_trains_as_it_says():
+    "precision='auto' (the default): whichever precision the learner chose (test_precision.py: how), it trains in it, the loss in float32"
     dt = Dtypes()
     learn = quiet_fit(ts2vec_learner(series(), cbs=dt, seed=0, **SMALL), 3)
-    native = cpu_computes_bf16()
-    assert learn.precision == ('bfloat16' if native else 'float32')
-    assert any(isinstance(cb, Autocast) for cb in learn.cbs) == native
-    assert dt.pred == {torch.bfloat16 if native else torch.float32} and dt.loss_dtypes == {torch.float32} and finite_losses(learn)
+    bf16 = learn.precision == 'bfloat16'
+    assert any(isinstance(cb, Autocast) for cb in learn.cbs) == bf16
+    assert dt.pred == {torch.bfloat16 if bf16 else torch.float32} and dt.loss_dtypes == {torch.float32} and finite_losses(learn)
     assert learn.encode(series(n=2)).dtype == np.float32
     assert ts2vec_learner(series(), precision='float32', **SMALL).precision == 'float32'
     with pytest.raises(ValueError, match="precision must be 'auto' or one of"): ts2vec_learner(series(), precision='half', **SMALL)
