@@ -92,3 +92,37 @@ def test_tsai_builder_shapes():
     with pytest.raises(ValueError, match='label metrics'): ts2vec_learner(D['X_train'], metrics=lambda p, y: 0, **SMALL)
     import pandas as pd
     with pytest.raises(ValueError, match="pandas DataFrame.*df2xy"): ts2vec_learner(pd.DataFrame(np.zeros((4, 3))), **SMALL)
+
+@pytest.mark.parametrize('cb', ['EarlyStopping', 'SaveModel-defaults', 'ReduceLROnPlateau', 'CSVLogger', 'SaveEncoderWeights'])
+def test_a_resumed_budget_runs_only_its_epochs_for_every_callback(cb, tmp_path):
+    "load, then fit_iters(): the epochs before the checkpoint are not run (no empty rows), the epoch-end callbacks see ordinary epochs"
+    a = ts2vec_learner(D['X_train'], D['y_train'], splits=SPLITS, seed=0, path=tmp_path, precision='float32', **SMALL)
+    with a.no_bar(), a.no_logging(): a.fit_iters(8, cbs=SaveModelCallback(every_epoch=True, fname='ck', with_opt=True))
+    b = ts2vec_learner(D['X_train'], D['y_train'], splits=SPLITS, seed=1, path=tmp_path, precision='float32', **SMALL).load('ck_1')
+    with warnings.catch_warnings(record=True) as w, b.no_bar(), b.no_logging():
+        warnings.simplefilter('always')
+        b.fit_iters(cbs=CALLBACKS[cb]('valid_loss'))
+    assert any('resumes the loaded budget: 2 of 8' in str(x.message) for x in w)
+    assert b.train_iter == 2 and b.epoch == 2 and [len(v) for v in b.recorder.values] == [2]    # epoch 2 only, a whole row
+    if cb == 'CSVLogger': assert [r[0] for r in csv.reader(open(tmp_path / 'history.csv'))] == ['epoch', '2']
+
+def test_a_new_budget_after_load_is_a_new_budget(tmp_path):
+    "fit_iters(n) after load trains n iterations from epoch 0 (only fit_iters() resumes)"
+    a = ts2vec_learner(D['X_train'], seed=0, path=tmp_path, precision='float32', **SMALL)
+    with a.no_bar(), a.no_logging(): a.fit_iters(8, cbs=SaveModelCallback(monitor='train_loss', every_epoch=True, fname='ck'))
+    a.load('ck_0')
+    with a.no_bar(), a.no_logging(): a.fit_iters(8)
+    assert a.train_iter == 8 and len(a.recorder.values) == 2
+
+def test_an_error_leaves_no_swapped_loss_or_model():
+    "an error inside a fit with IARS given to the fit, or inside get_preds, leaves the learner's own loss and model"
+    from fastai.callback.core import Callback
+    class Boom(Callback):
+        def after_batch(self): raise KeyboardInterrupt
+    learn = ts2vec_learner(D['X_train'], seed=0, precision='float32', **SMALL)
+    lf, model = learn.loss_func, learn.model
+    with pytest.raises(KeyboardInterrupt), learn.no_bar(), learn.no_logging(): learn.fit_iters(3, cbs=[IARS(), Boom()])
+    assert learn.loss_func is lf
+    with learn.no_bar(), learn.no_logging(): learn.fit_iters(2)                                  # trains on
+    with pytest.raises(KeyboardInterrupt), learn.no_bar(): learn.get_preds(dl=learn.dls.test_dl(D['X_test']), cbs=Boom())
+    assert learn.model is model
