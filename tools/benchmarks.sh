@@ -24,20 +24,21 @@ fi
 export OMP_NUM_THREADS=1
 S=full,iars,iars-depth,random,reference,lagging,fixed-finest,iars-fp32,untrained
 I=full,iars,random,reference,lagging,untrained
-W=full,iars,iars-depth,random,reference,iars-fp32,untrained
+W=full,iars,random,reference
 if [ "$what" = studies ] || [ "$what" = all ]; then
   ( run study_basicmotions study --data BasicMotions --configs $S --seeds 10 --iters 200 --cache /tmp/hierts_cache
     run study_basicmotions_imb study --data BasicMotions --imbalance 0.1 --configs $I --seeds 10 --iters 200
     run study_standwalkjump_a study --data ../shared/data/StandWalkJump.npz --configs $W --seeds 3 --iters 200 --cache /tmp/hierts_cache ) &
   ( run study_resolution1024 study --data resolution1024 --configs $S --seeds 10 --iters 100 --cache /tmp/hierts_cache
     run study_resolution1024_imb study --data resolution1024 --imbalance 0.1 --configs $I --seeds 10 --iters 100
-    run study_standwalkjump_b study --data ../shared/data/StandWalkJump.npz --configs $W --seeds 2 --first-seed 3 --iters 200 --cache /tmp/hierts_cache ) &
+    run study_standwalkjump_b study --data ../shared/data/StandWalkJump.npz --configs $W --seeds 2 --first-seed 3 --iters 200 --cache /tmp/hierts_cache
+    run study_standwalkjump_b study --data ../shared/data/StandWalkJump.npz --configs untrained --seeds 5 --iters 200 ) &
   wait
 fi
 if [ "$what" = baselines ] || [ "$what" = all ]; then
   ( run baselines_basicmotions baselines --data BasicMotions --seeds 10 --iters 200 --cache /tmp/hierts_cache
     run baselines_standwalkjump baselines --data ../shared/data/StandWalkJump.npz --seeds 5 --iters 200 --cache /tmp/hierts_cache ) &
-  ( run baselines_resolution1024 baselines --data resolution1024 --seeds 10 --iters 100 --cache /tmp/hierts_cache
+  ( run baselines_resolution1024 baselines --data resolution1024 --seeds 10 --iters 100 --cache /tmp/hierts_cache --methods minirocket,untrained,full-frozen,iars-frozen
     run baselines_covid3month baselines --data ../shared/data/Covid3Month.npz --seeds 10 --iters 200
     run transfer transfer --seeds 10
     run regression regression --data ../shared/data/Covid3Month.npz --seeds 3 ) &
