@@ -151,3 +151,21 @@ def test_module_docstrings_are_whole_sentences():
     for m in MODULES:
         doc = ast.get_docstring(ast.parse((PKG / f"{m.replace('.', '/')}.py").read_text()))
         assert doc and doc.rstrip().endswith('.'), f"{m}: {doc!r}"
+
+def _reads_mode_string(node)->list[int]:
+    "Lines in `node` that compare `mode`/`self.mode` with a string or call a string method on it"
+    is_mode = lambda x: (isinstance(x, ast.Name) and x.id == 'mode') or (isinstance(x, ast.Attribute) and x.attr == 'mode')
+    lines = []
+    for n in ast.walk(node):
+        if isinstance(n, ast.Compare) and any(is_mode(x) for x in [n.left, *n.comparators]): lines.append(n.lineno)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and is_mode(n.func.value): lines.append(n.lineno)
+    return lines
+
+def test_iars_reads_mode_strings_only_in_its_shorthand_mapping():
+    "The IARS callback compares no mode string: which level trains is a strategy object; `choice_for` maps the names to them"
+    tree = ast.parse((PKG / 'iars.py').read_text())
+    top = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    assert _reads_mode_string(top['IARS']) == [], f"IARS reads a mode string at lines {_reads_mode_string(top['IARS'])}"
+    others = {k: _reads_mode_string(n) for k, n in top.items() if k != 'choice_for'}
+    assert not any(others.values()), others
+    assert _reads_mode_string(top['choice_for'])          # the mapping is where the names are read (the check can see them)
