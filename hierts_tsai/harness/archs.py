@@ -17,6 +17,10 @@ from .runs import load_spec, write_json
 __all__ = ['arch_status', 'arch_kind', 'arch_table_rows', 'arch_table', 'arch_cost_rows', 'arch_cost_table']
 
 # %% ../../nbs/38_harness_archs.ipynb #a16cf2b3
+def _svm_acc(learn, d, swa=None)->float:
+    "TS2Vec's SVM protocol on `learn`'s encodings of `d`: test accuracy"
+    return eval_classification(learn.encode(d['X_train'], swa=swa), d['y_train'], learn.encode(d['X_test'], swa=swa), d['y_test'])['acc']
+
 def arch_status(
     name:str, # a name of tsai's `all_arch_names`
     d:dict|None=None, # the dataset (default: the bundled BasicMotions, standardised)
@@ -51,11 +55,11 @@ def arch_table_rows(
         row = dict(arch=a, pretrains=learn is not None, error=err)
         if learn is not None:
             fresh = quiet_learner(d['X_train'], arch=a, seed=0)
-            untrained = eval_classification(fresh.encode(d['X_train'], swa=False), d['y_train'], fresh.encode(d['X_test'], swa=False), d['y_test'])['acc']
+            untrained = _svm_acc(fresh, d, swa=False)
             t0 = time.perf_counter()
             trained, _ = arch_status(a, d, iters, repr_dims=320, precision='auto')
             row.update(kind=arch_kind(learn), untrained_acc=untrained, fit_s=time.perf_counter() - t0,
-                       acc=eval_classification(trained.encode(d['X_train']), d['y_train'], trained.encode(d['X_test']), d['y_test'])['acc'])
+                       acc=_svm_acc(trained, d))
         rows.append(row)
         if json_path: write_json(json_path, rows)
         if not quiet: print(f"  {a}: {row.get('acc', err)}", file=sys.stderr, flush=True)
@@ -83,13 +87,12 @@ def arch_cost_rows(
     from hierts_tsai.learner import pretrain
     from hierts_tsai.data import resolution_dataset, standardize
     d = standardize(resolution_dataset(256, level=2, periods=(2, 4, 8), n_train=48, n_test=48, seed=0))
-    acc = lambda l, swa: eval_classification(l.encode(d['X_train'], swa=swa), d['y_train'], l.encode(d['X_test'], swa=swa), d['y_test'])['acc']
     rows = []
     for a in archs:
         for seed in range(seeds):
             u = quiet_learner(d['X_train'], arch=a, seed=seed)
             p = pretrain(d['X_train'], iters, arch=a, cbs=IARS(), seed=seed)
-            rows.append(dict(arch=a, seed=seed, kind=arch_kind(p), untrained=acc(u, False), pretrained=acc(p, None)))
+            rows.append(dict(arch=a, seed=seed, kind=arch_kind(p), untrained=_svm_acc(u, d, False), pretrained=_svm_acc(p, d)))
             if not quiet: print(f"  {a} seed {seed}: {rows[-1]['untrained']:.3f} → {rows[-1]['pretrained']:.3f}", file=sys.stderr, flush=True)
     return rows
 
