@@ -1,32 +1,36 @@
 """The shape of the package: the architecture notebook's module table is the modules' imports, no module imports a private
-name of another, the library never imports its benchmark harness, `hierts_tsai.all` keeps every tsai name tsai's and exports
-no harness or command name, every public name is documented"""
+name of another, the library never imports the research side (`research/`, the benchmark harness), `hierts_tsai.all` keeps every
+tsai name tsai's and exports no research or command name, every public name is documented"""
 import ast, json, re, subprocess, sys
 from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PKG, NBS = ROOT / 'hierts_tsai', ROOT / 'nbs'
+PKG, NBS, RES = ROOT / 'hierts_tsai', ROOT / 'nbs', ROOT / 'research' / 'hierts_research'
 LIBRARY = sorted(p.stem for p in PKG.glob('*.py') if not p.stem.startswith('_'))
-HARNESS = sorted(f'harness.{p.stem}' for p in (PKG / 'harness').glob('*.py') if not p.stem.startswith('_'))
-MODULES = LIBRARY + HARNESS  # modules by their names in the package: 'losses', 'harness.runs', ...
+HARNESS = sorted(f'research.{p.stem}' for p in RES.glob('*.py') if not p.stem.startswith('_'))
+MODULES = LIBRARY + HARNESS  # modules by their names: 'losses' (hierts_tsai.losses), 'research.runs' (hierts_research.runs), ...
+TOPS = {'hierts_tsai': '', 'hierts_research': 'research.'}
+
+def source(module:str)->Path:
+    "The file of `module` ('losses' or 'research.runs')"
+    return RES / f"{module.split('.', 1)[1]}.py" if module.startswith('research.') else PKG / f'{module}.py'
 
 def imported_modules(module:str)->list[tuple[str, list]]:
-    "Every `hierts_tsai` module `module` imports anywhere in its code, by its name in the package, with the names it takes from it"
-    package = ['hierts_tsai'] + module.split('.')[:-1]
+    "Every module of the library or the research side that `module` imports anywhere in its code, by its name in `MODULES`, with the names it takes"
+    package = ['hierts_research' if module.startswith('research.') else 'hierts_tsai']
     out = []
-    for n in ast.walk(ast.parse((PKG / f"{module.replace('.', '/')}.py").read_text())):
+    for n in ast.walk(ast.parse(source(module).read_text())):
         if isinstance(n, ast.Import):
-            out += [('.'.join(a.name.split('.')[1:]), []) for a in n.names if a.name.split('.')[0] == 'hierts_tsai']
+            out += [(TOPS[a.name.split('.')[0]] + '.'.join(a.name.split('.')[1:]), []) for a in n.names if a.name.split('.')[0] in TOPS]
             continue
         if not isinstance(n, ast.ImportFrom): continue
         parts = [p for p in (n.module or '').split('.') if p]
-        if n.level: parts = package[:len(package) - (n.level - 1)] + parts  # nbdev writes `from .losses import ...`, `from ..core import ...`
-        if not parts or parts[0] != 'hierts_tsai': continue
-        names = [a.name for a in n.names]
-        if len(parts) == 1: out += [(a, []) for a in names]                   # `from hierts_tsai import losses`
-        elif parts[1:] == ['harness']: out += [(f'harness.{a}', []) for a in names]   # `from hierts_tsai.harness import tutorials`
-        else: out.append(('.'.join(parts[1:]), names))
+        if n.level: parts = package + parts  # nbdev writes `from .losses import ...`
+        if not parts or parts[0] not in TOPS: continue
+        names, top = [a.name for a in n.names], TOPS[parts[0]]
+        if len(parts) == 1: out += [(top + a, []) for a in names]              # `from hierts_tsai import losses`
+        else: out.append((top + '.'.join(parts[1:]), names))
     return out
 
 def package_imports(module:str)->tuple[set, list]:
@@ -34,7 +38,7 @@ def package_imports(module:str)->tuple[set, list]:
     deps, private = set(), []
     for dep, names in imported_modules(module):
         if dep: deps.add(dep)
-        private += [f'hierts_tsai.{dep}.{a}' for a in names if a.startswith('_')]
+        private += [f'{dep}.{a}' for a in names if a.startswith('_')]
     return deps, private
 
 def module_table()->dict:
@@ -42,7 +46,7 @@ def module_table()->dict:
     nb = json.loads((NBS / 'architecture.ipynb').read_text())
     text = '\n'.join(''.join(c['source']) for c in nb['cells'] if c['cell_type'] == 'markdown')
     rows = {}
-    for m in re.finditer(r'^\| `\w+` → `(\w+(?:[/.]\w+)?)\.py` \| .* \| ([^|]*) \|$', text, re.M): # `harness/runs.py`: harness.runs
+    for m in re.finditer(r'^\| `\w+` → `(\w+(?:[/.]\w+)?)\.py` \| .* \| ([^|]*) \|$', text, re.M): # `research/runs.py`: research.runs
         rows[m.group(1).replace('/', '.')] = set() if m.group(2).strip() == '—' else {d.strip().strip('`') for d in m.group(2).split(',')}
     return rows
 
@@ -69,26 +73,26 @@ def test_modules_import_each_other_without_a_cycle():
 def test_the_library_never_imports_the_harness():
     "no library module imports the harness, anywhere in its code; `hierts_tsai.all` exports no harness or command name"
     import importlib
-    uses = {m: sorted(d for d in package_imports(m)[0] if d == 'harness' or d.startswith('harness.')) for m in LIBRARY}
+    uses = {m: sorted(d for d in package_imports(m)[0] if d.startswith('research.')) for m in LIBRARY}
     assert not any(uses.values()), {m: d for m, d in uses.items() if d}
-    assert len(HARNESS) >= 6 and {'harness.runs', 'harness.steps', 'harness.counting', 'harness.cli'} <= set(HARNESS)
+    assert len(HARNESS) >= 6 and {'research.runs', 'research.steps', 'research.counting', 'research.cli'} <= set(HARNESS)
     exported = set(importlib.import_module('hierts_tsai.all').__all__)
     for m in HARNESS + ['cli']:
-        names = set(importlib.import_module(f'hierts_tsai.{m}').__all__)
+        names = set(importlib.import_module(f"hierts_research.{m.split('.', 1)[1]}" if '.' in m else f'hierts_tsai.{m}').__all__)
         assert names and not exported & names, f"hierts_tsai.all exports {sorted(exported & names)} of hierts_tsai.{m}"
 
-HARNESS_IMPORTS = ', '.join(f'hierts_tsai.{m}' for m in HARNESS)
+HARNESS_IMPORTS = ', '.join(f"hierts_research.{m.split('.', 1)[1]}" for m in HARNESS)
 
 STAR = f"""
-import json, warnings
+import json, sys, warnings
 warnings.simplefilter('ignore')
 from tsai.all import *
 _tsai = {{n: v for n, v in globals().items() if not n.startswith('_')}}
 from hierts_tsai.all import *
 import hierts_tsai.all, hierts_tsai.cli, {HARNESS_IMPORTS}
-_harness = [n for m in {HARNESS!r} for n in getattr(hierts_tsai, m.split('.')[0]).__dict__[m.split('.')[1]].__all__]
+_harness = [n for m in {HARNESS!r} for n in sys.modules['hierts_research.' + m.split('.', 1)[1]].__all__]
 print(json.dumps(dict(
-    shadowed=sorted(n for n, v in _tsai.items() if globals().get(n) is not v and n not in ('json', 'warnings')),
+    shadowed=sorted(n for n, v in _tsai.items() if globals().get(n) is not v and n not in ('json', 'sys', 'warnings')),
     n_tsai=len(_tsai),
     bench=sorted(set(hierts_tsai.all.__all__) & set(_harness + hierts_tsai.cli.__all__)),
     n_harness=len(_harness),
@@ -122,7 +126,8 @@ def test_the_library_works_without_accelerate():
     assert p.stdout.strip().splitlines()[-1] == '(1, 8)', p.stdout
 
 def _documented()->set:
-    return {m.group(1) for nb in NBS.glob('*.ipynb') for c in json.loads(nb.read_text())['cells'] if c['cell_type'] == 'code'
+    return {m.group(1) for nb in [*NBS.glob('*.ipynb'), *(ROOT / 'research' / 'nbs').glob('*.ipynb')]
+            for c in json.loads(nb.read_text())['cells'] if c['cell_type'] == 'code'
             for m in re.finditer(r'show_doc\(([\w.]+)', ''.join(c['source']))}
 
 def _shown_in_a_base(cls, attr, shown)->bool:
@@ -135,7 +140,7 @@ def test_every_public_name_and_method_has_show_doc():
     shown, missing = _documented(), []
     for m in MODULES:
         if m == 'all': continue
-        mod = importlib.import_module(f'hierts_tsai.{m}')
+        mod = importlib.import_module(f"hierts_research.{m.split('.', 1)[1]}" if m.startswith('research.') else f'hierts_tsai.{m}')
         for name in mod.__all__:
             obj = getattr(mod, name)
             if not (callable(obj) or inspect.isclass(obj)): continue # constants (KEYS, STEP_MODES, ...)
@@ -149,7 +154,7 @@ def test_every_public_name_and_method_has_show_doc():
 def test_module_docstrings_are_whole_sentences():
     "each module's docstring (the notebook's `>` summary) ends a sentence: nbdev keeps only the first line of the summary"
     for m in MODULES:
-        doc = ast.get_docstring(ast.parse((PKG / f"{m.replace('.', '/')}.py").read_text()))
+        doc = ast.get_docstring(ast.parse(source(m).read_text()))
         assert doc and doc.rstrip().endswith('.'), f"{m}: {doc!r}"
 
 def _reads_mode_string(node)->list[int]:

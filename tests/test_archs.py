@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 from tsai.learner import all_arch_names
-from hierts_tsai.harness.archs import arch_status
-from hierts_tsai.harness.runs import load_spec
+from hierts_research.archs import arch_status
+from hierts_research.runs import load_spec
 from hierts_tsai.learner import ts2vec_learner
 
 TABLE = {r['arch']: r for r in json.loads((Path(__file__).parents[1] / 'benchmarks' / 'archs.json').read_text())}

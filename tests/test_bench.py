@@ -1,12 +1,12 @@
-"Benchmark plumbing (hierts_tsai.harness) and the commands: the plain loop sees the fastai run's crops, rows and tables, bad options fail early"
+"Benchmark plumbing (hierts_research) and the commands: the plain loop sees the fastai run's crops, rows and tables, bad options fail early"
 import json, sys
 import numpy as np
 import pytest
 from conftest import small_learner, quiet_fit
 from fastai.callback.core import Callback
-from hierts_tsai.harness.runs import plain_fit, run_isolated, modes_table, summarize, mode_callbacks
-from hierts_tsai.harness.counting import step_ops, loss_ops
-from hierts_tsai.harness.cli import hierts_bench, bench_main
+from hierts_research.runs import plain_fit, run_isolated, modes_table, summarize, mode_callbacks
+from hierts_research.counting import step_ops, loss_ops
+from hierts_research.cli import hierts_bench, bench_main
 from hierts_tsai.cli import run_command, hierts_pretrain
 
 class CropLog(Callback):

@@ -54,7 +54,7 @@ def main():
     args = a.parse_args()
     rows = [run(w, args.before if w == 'before' else ROOT, m, s) for s in range(args.seeds) for m in ('full', 'iars') for w in ('before', 'after')]
     sys.path.insert(0, str(ROOT))
-    from hierts_tsai.harness.runs import machine
+    from hierts_research.runs import machine
     print(f'machine: {machine()}\ncommand: python tools/before_after.py --before {args.before} --seeds {args.seeds}\n')
     print('| mode | seeds | before: s/iter (median) | after: s/iter (median) | after / before (median of per-seed ratios) |\n|---|---|---|---|---|')
     for m in ('full', 'iars'):

@@ -9,7 +9,7 @@ def main():
     a = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     a.add_argument('--json', help='write the rows here')
     args = a.parse_args()
-    from hierts_tsai.harness.runs import machine, write_json
+    from hierts_research.runs import machine, write_json
     torch.manual_seed(0)
     print(f'machine: {machine()}\ncommand: python tools/block_sizes.py\n')
     print('| T | block rows | elements per block | fwd+bwd s (best of 3) |\n|---|---|---|---|')

@@ -34,7 +34,7 @@ echo "== the table"
 python3 - "$OUT" <<'PY'
 import json, sys, torch
 from pathlib import Path
-from hierts_tsai.harness.runs import summarize
+from hierts_research.runs import summarize
 out = Path(sys.argv[1])
 print(f"card: {torch.cuda.get_device_name(0)} ({torch.cuda.get_device_properties(0).total_memory / 2**30:.0f} GiB); torch {torch.__version__}")
 print('| what | T | mode | s/iter or s/step | vs full | peak GPU MB | CUDA syncs / ordinary step |')

@@ -1,5 +1,5 @@
 """Ops per loss forward+backward and host syncs per training step, before and after: official TS2Vec's loss, this
-package at an earlier commit, and the package as installed, all counted with `hierts_tsai.harness.counting.OpCounter`'s rules.
+package at an earlier commit, and the package as installed, all counted with `hierts_research.counting.OpCounter`'s rules.
 
     git worktree add /tmp/hierts_before e2a8a89                          # the package before the memory budget
     git clone https://github.com/zhihanyue/ts2vec /tmp/ts2vec            # official TS2Vec (its models/losses.py)
@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def counter_source()->str:
     "OpCounter and StepCounts, cut from the installed harness's counting module, so that an earlier package is counted by today's rules"
-    s = (ROOT / 'hierts_tsai' / 'harness' / 'counting.py').read_text()
+    s = (ROOT / 'research' / 'hierts_research' / 'counting.py').read_text()
     head = ("import torch, weakref\nimport numpy as np\nfrom collections import Counter\n"
             "from torch.utils._python_dispatch import TorchDispatchMode\nfrom torch.overrides import TorchFunctionMode\n"
             "from fastai.callback.core import Callback\n")
