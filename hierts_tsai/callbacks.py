@@ -242,7 +242,9 @@ class Autocast(Callback):
         "Enter the autocast context for a training or validation batch (closing one an earlier error left open); predictions stay float32"
         self.after_loss()
         if is_predicting(self.learn): return
-        self.ctx = torch.autocast(next(self.learn.model.parameters()).device.type, dtype=self.dtype)
+        device = next(self.learn.model.parameters()).device.type
+        if torch.is_autocast_enabled(device): return # another `Autocast` (the learner's own, or one in `cbs=`) opened it: one owner only
+        self.ctx = torch.autocast(device, dtype=self.dtype)
         self.ctx.__enter__()
 
     def after_loss(self):

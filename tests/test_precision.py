@@ -35,3 +35,12 @@ def test_bfloat16_training_computes_in_bfloat16_and_encodes_in_float32():
     z = learn.encode(X[:4])
     assert z.dtype == np.float32 and seen == {torch.float32}
     assert learn.describe_precision().startswith('bfloat16 autocast')
+
+def test_a_second_autocast_leaves_no_autocast_behind():
+    "`cbs=[Autocast()]` beside the learner's own bfloat16 autocast: one opens it, and after the fit CPU autocast is off, so later encodes are float32"
+    learn = ts2vec_learner(X, seed=0, precision='bfloat16', cbs=[Autocast()], **SMALL)
+    assert sum(isinstance(cb, Autocast) for cb in learn.cbs) == 2
+    with learn.no_bar(), learn.no_logging(): learn.fit_iters(3)
+    assert not torch.is_autocast_enabled('cpu')
+    other = ts2vec_learner(X, seed=0, precision='float32', **SMALL)
+    assert other.encode(X[:2]).dtype == np.float32 and torch.mm(torch.ones(2, 2), torch.ones(2, 2)).dtype == torch.float32
