@@ -6,6 +6,7 @@
 from __future__ import annotations
 import warnings
 from contextlib import contextmanager
+from pathlib import Path
 import numpy as np
 import torch
 import torch.distributed as dist
@@ -18,8 +19,8 @@ try: from fastai.distributed import DistributedDL, DistributedTrainer # fastai's
 except (ImportError, NameError): DistributedDL = DistributedTrainer = None # without it: no distributed training, nothing to patch
 
 # %% auto #0
-__all__ = ['check_series', 'check_labels', 'is_int', 'is_number', 'untyped', 'kept', 'rng_state', 'rng_from_state', 'quiet',
-           'collective_device']
+__all__ = ['check_series', 'check_labels', 'is_int', 'is_number', 'untyped', 'weights_file', 'kept', 'rng_state',
+           'rng_from_state', 'quiet', 'collective_device']
 
 # %% ../nbs/00_core.ipynb #96c70c58
 def check_series(
@@ -87,6 +88,16 @@ def untyped(
 ):
     "`x` as a plain `torch.Tensor` (fastai's typed tensors add dispatch overhead to every op)"
     return x.as_subclass(Tensor) if isinstance(x, TensorBase) else x
+
+# %% ../nbs/00_core.ipynb #dd7e400b
+def weights_file(
+    file, # a bare name ('encoder') or a file path ('out/encoder.pth')
+    path='.', # the learner's `path`
+    model_dir='models', # the learner's `model_dir`
+)->Path:
+    "`file` where fastai's `save` puts a bare name (`path/model_dir/file.pth`); a path with a folder or a suffix as given"
+    p = Path(file)
+    return p if p.suffix or len(p.parts) > 1 else Path(path) / model_dir / f'{p}.pth'
 
 # %% ../nbs/00_core.ipynb #89b62ae8
 def kept(

@@ -18,7 +18,7 @@ from fastai.torch_core import get_model, rank_distrib, num_distrib, distrib_barr
 from fastai.learner import Learner, load_model
 from fastai.callback.core import CancelEpochException
 from fastai.optimizer import OptimWrapper
-from .core import check_series, check_labels, untyped, quiet, is_int, DistributedTrainer
+from .core import check_series, check_labels, untyped, quiet, is_int, weights_file, DistributedTrainer
 from .losses import HierarchicalContrastiveLoss, default_max_dense
 from .encoder import TS2VecEncoder, ContrastiveModel, contrastive_model, encoder_weights
 from .callbacks import TS2VecViews, SWA, IterLimit, Autocast, default_n_iters, choose_precision
@@ -272,10 +272,11 @@ def predict(self:TS2VecLearner, *args, **kwargs):
 # %% ../nbs/07_learner.ipynb #b42ebca6
 @patch
 def save_encoder(self:TS2VecLearner,
-    path, # file to write (e.g. 'models/encoder.pth')
+    path, # a name ('encoder': `self.path/self.model_dir/encoder.pth`, as fastai's `save`) or a file path ('out/enc.pth')
     swa:bool|None=None, # save the averaged weights (default: when there are any)
-):
-    "Save the backbone in the layout `ts_learner(dls, arch, pretrained=True, weights_path=path)` reloads"
+)->Path:
+    "Save the backbone in the layout `ts_learner(dls, arch, pretrained=True, weights_path=path)` reloads; the file written"
+    path = weights_file(path, self.path, self.model_dir)
     sd = encoder_weights(self.encoder_model(swa))
     if rank_distrib() == 0:
         Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,7 @@ from fastai.torch_core import default_device
 from fastai.callback.core import Callback
 from tsai.models.utils import build_ts_model
 from tsai.learner import ts_learner
+from .core import weights_file
 from .encoder import TS2VecEncoder, resolve_arch
 
 # %% auto #0
@@ -102,7 +103,7 @@ def check_labelled(
 
 def transfer_learner(
     dls, # tsai DataLoaders with labels (`TSClassification`) or regression targets (`TSRegression`)
-    weights_path, # a file written by `TS2VecLearner.save_encoder` or `SaveEncoderWeights`
+    weights_path, # a file written by `TS2VecLearner.save_encoder` or `SaveEncoderWeights`; a bare name is `models/name.pth`
     arch=TS2VecEncoder, # the arch that was pretrained: a class or its name
     arch_config:dict={}, # the arch's arguments used in pretraining (e.g. `repr_dims`)
     freeze:bool=True, # train only the head until `unfreeze` (or use `fine_tune`)
@@ -110,6 +111,7 @@ def transfer_learner(
 ):
     "A tsai classification or regression learner whose backbone is the pretrained encoder, with tsai's head"
     check_labelled(dls); check_targets(dls)
+    weights_path = weights_file(weights_path, getattr(dls, 'path', '.'))
     arch = TS2VecEncoder if arch == 'TS2VecEncoder' else resolve_arch(arch)
     if isinstance(arch, torch.nn.Module):
         raise ValueError(f"transfer_learner builds a new model for the labelled DataLoaders: give the arch's class or name, not a built "

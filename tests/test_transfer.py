@@ -153,3 +153,15 @@ def test_unlabelled_dls_and_a_learner_without_an_encoder_are_refused(saved, tmp_
     clf = ts_learner(cls_dls(), TS2VecEncoder, arch_config=CFG, cbs=SaveEncoderWeights('m/enc.pth'), path=tmp_path)
     with pytest.raises(ValueError, match='has no `save_encoder`'), clf.no_bar(), clf.no_logging(): clf.fit(1)
     assert not (tmp_path / 'm').exists()
+
+def test_files_by_name_follow_fastai(saved, tmp_path, monkeypatch):
+    "`save_encoder('enc')` writes `models/enc.pth` as fastai's `save` does, and `transfer_learner` finds it by that path or by the name"
+    learn, _ = saved
+    monkeypatch.chdir(tmp_path)
+    written = learn.save_encoder('enc')
+    assert written == learn.path / 'models' / 'enc.pth' and (tmp_path / 'models' / 'enc.pth').exists()
+    for given in ('models/enc.pth', 'enc'):
+        clf = transfer_learner(cls_dls(), given, arch_config=CFG)
+        torch.testing.assert_close(clf.model.backbone.state_dict()['input_fc.weight'].cpu(),
+                                   learn.swa_model.module.backbone.input_fc.weight.detach())
+    with pytest.raises(ValueError, match='no weights file at models/other.pth'): transfer_learner(cls_dls(), 'other', arch_config=CFG)
