@@ -10,7 +10,7 @@ import numpy as np
 from .core import check_series, check_labels
 
 # %% auto #0
-__all__ = ['KEYS', 'check_dataset', 'is_labelled', 'load_npz', 'load_ts', 'load_ts_pair', 'bundled_path', 'load_ucr',
+__all__ = ['KEYS', 'check_dataset', 'is_labelled', 'load_npz', 'load_ts', 'load_ts_pair', 'bundled_path', 'load_ucr', 'as_splits',
            'load_dataset', 'standardize', 'synthetic_dataset', 'resolution_dataset', 'imbalanced']
 
 # %% ../nbs/12_data.ipynb #91fe7dc6
@@ -113,11 +113,25 @@ def load_ucr(
                                      "give the data as a file instead: --data PATH (an .npz or a NAME_TRAIN.ts)")
     return check_dataset(dict(X_train=Xtr, y_train=ytr, X_test=Xte, y_test=yte), name)
 
+def as_splits(
+    d:dict, # a checked dataset (`X_train`, and `y_train`, `X_test`, `y_test` when labelled)
+)->tuple:
+    "`X, y, splits` as tsai's `get_UCR_data(..., split_data=False)` gives them: training then test series, and their indices"
+    X = np.concatenate([d['X_train'], d['X_test']]) if 'X_test' in d else d['X_train']
+    y = np.concatenate([d['y_train'], d['y_test']]) if is_labelled(d) else d.get('y_train')
+    n = len(d['X_train'])
+    return X, y, (list(range(n)), list(range(n, len(X))))
+
 def load_dataset(
     name:str|None=None, # UEA/UCR name for `load_ucr`; `None` with no `data`: the bundled BasicMotions
     data=None, # a file: an .npz with X_train, y_train, X_test, y_test, or a `NAME_TRAIN.ts`
-)->dict:
-    "Load a dataset from a file, by name through tsai, or the bundled BasicMotions"
+    split_data:bool=True, # a dict of `X_train`, `y_train`, `X_test`, `y_test`; `False`: `X, y, splits` as tsai's loaders
+):
+    "Load a dataset from a file, by name through tsai, or the bundled BasicMotions: a dict, or `X, y, splits` (`split_data=False`)"
+    d = _load(name, data)
+    return d if split_data else as_splits(d)
+
+def _load(name, data)->dict:
     if data is not None:
         data = Path(data)
         if data.suffix == '.npz': return load_npz(data)
