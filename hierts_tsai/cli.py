@@ -5,28 +5,42 @@
 # %% ../nbs/13_cli.ipynb #7e2de4d4
 from __future__ import annotations
 import os, sys, time, warnings
+warnings.filterwarnings('ignore', message='.*torch.jit.script.* is deprecated', category=FutureWarning) # fastai's imports, before any output
 from pathlib import Path
 from fastcore.script import call_parse, anno_parser, store_true
 from .core import quiet as quietly
 
 # %% auto #0
-__all__ = ['run_command', 'data_options', 'epoch_lines', 'hierts_pretrain', 'describe_data', 'fit_for_output', 'evaluate_encoder',
-           'pretrain_main']
+__all__ = ['posix_option', 'command_parser', 'run_command', 'data_options', 'epoch_lines', 'hierts_pretrain', 'describe_data',
+           'fit_for_output', 'evaluate_encoder', 'pretrain_main']
 
 # %% ../nbs/13_cli.ipynb #98a5a948
+def posix_option(
+    a:str, # one word of a command line
+)->str:
+    "`--repr_dims=8` as `--repr-dims=8`; other words unchanged"
+    if not a.startswith('--'): return a
+    name, eq, value = a.partition('=')
+    return '--' + name[2:].replace('_', '-') + eq + value
+
+def command_parser(
+    func, # a `call_parse` function
+):
+    "fastcore's parser of `func`, its long options spelled with `-`"
+    p = anno_parser(getattr(func, '__wrapped__', func), prog=func.__name__)
+    for a in p._actions: a.option_strings = [posix_option(o) for o in a.option_strings]
+    p._option_string_actions = {o: a for a in p._actions for o in a.option_strings}
+    return p
+
 def run_command(
     func, # a `call_parse` function
     argv:list|None=None, # the command line after the program's name (default: `sys.argv[1:]`)
 )->int:
-    "Run `func` on `argv` as a console command: `-`/`_` options, one-line errors with exit status 2"
-    warnings.filterwarnings('ignore', category=FutureWarning) # torch.jit deprecation notes from tsai's imports
-    argv = sys.argv[1:] if argv is None else argv
-    argv = [a.split('=', 1)[0].replace('-', '_').replace('__', '--', 1) + ('=' + a.split('=', 1)[1] if '=' in a else '')
-            if a.startswith('--') else a for a in argv]
-    f = getattr(func, '__wrapped__', func)
-    args = vars(anno_parser(f, prog=func.__name__).parse_args(argv))
+    "Run `func` on `argv` as a console command: `--long-options` (or `--long_options`), one-line errors with exit status 2"
+    argv = [posix_option(a) for a in (sys.argv[1:] if argv is None else argv)]
+    args = vars(command_parser(func).parse_args(argv))
     args.pop('pdb', None); args.pop('xtra', None)
-    try: f(**args)
+    try: getattr(func, '__wrapped__', func)(**args)
     except (ValueError, FileNotFoundError) as e:
         print(f'{func.__name__}: error: {e}', file=sys.stderr)
         return 2

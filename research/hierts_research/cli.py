@@ -5,6 +5,7 @@
 # %% ../nbs/39_cli.ipynb #2532f262
 from __future__ import annotations
 import argparse, sys, warnings
+warnings.filterwarnings('ignore', message='.*torch.jit.script.* is deprecated', category=FutureWarning) # fastai's imports, before any output
 from pathlib import Path
 
 # %% auto #0
@@ -150,7 +151,8 @@ def hierts_bench(
 )->tuple:
     "Run one benchmark subcommand; print the machine, the command and its table; write `--json`. (rows, table)"
     from hierts_research.runs import header, write_json
-    a = bench_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    from hierts_tsai.cli import posix_option # one option style: `--no-eval`, `--no_eval` accepted
+    a = bench_parser().parse_args([posix_option(o) for o in (sys.argv[1:] if argv is None else argv)])
     warnings.filterwarnings('ignore', category=FutureWarning)
     rows, table = HANDLERS[a.command](a)
     print(header()); print(); print(table)
