@@ -259,8 +259,9 @@ def level_loss(
     max_dense:int|str|None='auto', # memory budget: similarity elements computed at once (see `block_for`)
     cap:bool=False, # pool with kernel `min(2**level, T)`, as the IARS reference code does: any level >= 0 is allowed
 )->Tensor:
-    "Loss of one level of the pyramid, reached by one max-pool of kernel `2**level` (capped at the views' length with `cap`), with autograd"
+    "Loss of one level of the pyramid, reached by one max-pool of kernel `2**level` (capped at the views' length with `cap`), with autograd (`no_term_error` when no level has a term)"
     check_views(z1, z2); _check_config(alpha, temporal_unit)
+    if not levels_with_terms(z1.shape[-1], z1.shape[0], alpha, temporal_unit): raise no_term_error(z1.shape[0], z1.shape[-1], alpha, temporal_unit)
     L = None if cap else n_levels(z1.shape[-1])
     if not is_int(level) or level < 0 or (L is not None and level >= L):
         raise ValueError(f"level must be an int in [0, {L-1}] for a series of length {z1.shape[-1]}, got {level!r}" if L is not None
