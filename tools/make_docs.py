@@ -4,13 +4,16 @@
     python tools/make_docs.py docs [--out _docs] [--check] # one HTML page per notebook (nbconvert to HTML)
 
 `readme --check` exits with status 1 when README.md differs from what the notebook renders to.
-`docs` writes `index.html` (from nbs/index.ipynb), then one page per other notebook, each with a sidebar
-linking all pages by their first markdown heading. Notebooks are rendered as stored, not executed.
+`docs` writes `index.html` (from nbs/index.ipynb), `benchmarks.html` (from benchmarks/README.md), then one page
+per other notebook, each with a sidebar linking all pages by their first markdown heading. Notebooks are rendered as
+stored, not executed. Headings also get GitHub's anchors (`#when-to-use-it`), so README's links work on the site;
+relative links of README and the benchmarks page go to the site's pages or to the file on GitHub.
 `docs --check` renders, then exits with status 1 unless every page exists, has content, shows its title
-and has no `#|` directive line left in its code.
+and has no `#|` directive line left in its code, and every link of index.html and benchmarks.html to a page of
+the site finds the page and its anchor.
 (`nbdev_readme` / `nbdev_docs` do the same with quarto, for anyone who has it.)
 """
-import argparse, html, os, re, sys
+import argparse, configparser, html, os, re, sys
 from pathlib import Path
 import nbformat
 from nbconvert import HTMLExporter, MarkdownExporter
@@ -19,6 +22,7 @@ from pygments.formatters import HtmlFormatter
 
 ROOT = Path(__file__).resolve().parents[1]
 NBS = ROOT / 'nbs'
+BENCH = ROOT / 'benchmarks' / 'README.md' # the benchmarks page: a markdown file, rendered as a notebook of one cell
 DIRECTIVE = re.compile(r'\s*#\|')
 LINK_ATTRS = re.compile(r'\[([^\]]*)\]\(([^)\s]+)\)\{([^}]*)\}')
 
@@ -95,20 +99,66 @@ def _from_page(src:str, page:Path)->str:
     "A path relative to the repository root (as README.md uses them) made relative to `page`, if the file exists"
     return Path(os.path.relpath(ROOT/src, page.parent)).as_posix() if (ROOT/src).is_file() else src
 
+def github_slug(text:str, seen:dict)->str:
+    "The anchor GitHub gives a heading of `text` (lower case, punctuation dropped, spaces as `-`, `-1`... for repeats)"
+    slug = re.sub(r'[^\w\- ]', '', text.strip().lower()).replace(' ', '-')
+    n = seen.get(slug, 0); seen[slug] = n + 1
+    return f'{slug}-{n}' if n else slug
+
+def github_anchors(body:str)->str:
+    "Give each heading of rendered HTML GitHub's anchor too (nbconvert's own id stays), so README's `#links` work here"
+    seen = {}
+    def add(m):
+        text = html.unescape(re.sub(r'<[^>]+>', '', re.sub(r'<a class="anchor-link".*?</a>', '', m.group(3), flags=re.S)))
+        slug = github_slug(text, seen)
+        return m.group(0) if slug == m.group(2) else f'{m.group(1)}<span id="{html.escape(slug)}"></span>{m.group(3)}</h'
+    return re.sub(r'(<h[1-6][^>]*\bid="([^"]*)"[^>]*>)(.*?)</h', add, body, flags=re.S)
+
+def settings()->configparser.SectionProxy:
+    "settings.ini's [DEFAULT]"
+    cp = configparser.ConfigParser(); cp.read(ROOT/'settings.ini', encoding='utf-8')
+    return cp['DEFAULT']
+
+def site_links(body:str, src_dir:Path, page:Path, pages:dict)->str:
+    """Relative links of a markdown file that lives in `src_dir` (README.md: the repository root) made links of the site:
+    README.md, benchmarks/README.md and notebooks go to their pages, other files of the repository to GitHub"""
+    s = settings()
+    def fix(m):
+        href = html.unescape(m.group(1))
+        path, _, anchor = href.partition('#')
+        if not path: return m.group(0)
+        target = Path(os.path.normpath(src_dir/path))
+        by_src = {ROOT/'README.md': pages.get(NBS/'index.ipynb'), **pages}
+        if by_src.get(target) is not None: url = Path(os.path.relpath(by_src[target], page.parent)).as_posix()
+        elif target.is_relative_to(ROOT):
+            url = f"{s['git_url']}/{'tree' if target.is_dir() else 'blob'}/{s['branch']}/{target.relative_to(ROOT).as_posix()}"
+        else: return m.group(0)
+        return f'href="{html.escape(url + ("#" + anchor if anchor else ""))}"'
+    return re.sub(r'href="(?![a-z]+:)(?!#)([^"]+)"', fix, body)
+
+def md_notebook(path:Path):
+    "A markdown file as a notebook of one markdown cell"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(path.read_text(encoding='utf-8'))]
+    return nb
+
 def render_docs(out:Path)->dict:
-    "Write one HTML page per notebook into `out`, each with a sidebar linking all pages; return {page: title}"
+    "Write one HTML page per notebook (and the benchmarks page) into `out`, each with a sidebar linking all pages; return {page: title}"
     ex = HTMLExporter(template_name='basic') # the cells only: the page around them is ours
     ex.register_preprocessor(NbdevClean(), enabled=True)
-    nbs = {p: nbformat.read(p, as_version=4) for p in notebooks()}
-    pages = {p: out/p.relative_to(NBS).with_suffix('.html') for p in nbs}
-    titles = {p: nb_title(nb, p) for p, nb in nbs.items()}
     index = NBS/'index.ipynb'
+    nbs = {p: nbformat.read(p, as_version=4) for p in notebooks()}
+    if BENCH.exists(): nbs = {index: nbs.pop(index), BENCH: md_notebook(BENCH), **nbs} # second in the sidebar
+    pages = {p: out/('benchmarks.html' if p == BENCH else p.relative_to(NBS).with_suffix('.html')) for p in nbs}
+    titles = {p: nb_title(nb, p) for p, nb in nbs.items()}
     for p, nb in nbs.items():
         page = pages[p]
         def link(q): return (f'<a href="{Path(os.path.relpath(pages[q], page.parent)).as_posix()}"'
                              f'{" class=here" * (q == p)}>{html.escape(titles[q])}</a>')
         nav = f'<div class="site">{link(index)}</div>\n' + '\n'.join(link(q) for q in nbs if q != index)
         body, _ = ex.from_notebook_node(nb)
+        body = github_anchors(body)
+        if p in (index, BENCH): body = site_links(body, ROOT if p == index else p.parent, page, pages) # written for GitHub
         body = re.sub(r'(href="(?![a-z]+:)[^"#]*)\.ipynb', r'\1.html', body) # links between notebooks
         body = re.sub(r'src="(?![a-z]+:)([^"]+)"', lambda m: f'src="{_from_page(m.group(1), page)}"', body) # repo files
         page.parent.mkdir(parents=True, exist_ok=True)
@@ -127,6 +177,16 @@ def check_docs(pages:dict)->list[str]:
         if title not in text: problems.append(f'{page}: title {title!r} not in the page')
         code = html.unescape(re.sub(r'<[^>]+>', '', ''.join(re.findall(r'class="input_area">(.*?)</pre>', src, re.S))))
         problems += [f'{page}: directive line left: {l.strip()!r}' for l in code.splitlines() if DIRECTIVE.match(l)]
+    for page in pages: # README's and the benchmarks page's links into the site: each page and anchor must exist
+        if page.name not in ('index.html', 'benchmarks.html') or not page.exists(): continue
+        main = page.read_text(encoding='utf-8').partition('<main>')[2]
+        for href in re.findall(r'href="(?![a-z]+:)([^"]*)"', main):
+            path, _, anchor = html.unescape(href).partition('#')
+            target = (page.parent/path) if path else page
+            if target.suffix != '.html': continue
+            if not target.exists(): problems.append(f'{page}: link to a missing page: {href}'); continue
+            if anchor and not re.search(rf'\bid="{re.escape(html.escape(anchor))}"', target.read_text(encoding='utf-8')):
+                problems.append(f'{page}: link to a missing anchor: {href}')
     return problems
 
 def main(argv=None):
