@@ -13,7 +13,7 @@ from tsai.data.core import TSTensor
 
 # %% auto #0
 __all__ = ['Crops', 'random_crops', 'host_to_device', 'take_per_row', 'make_views', 'binomial_mask', 'centre', 'one_section',
-           'TS2VecPrep', 'random_window', 'Views', 'draw_views']
+           'TS2VecPrep', 'split_sections', 'random_window', 'Views', 'draw_views']
 
 # %% ../nbs/02_augment.ipynb #d2f1dd83
 class Crops(NamedTuple):
@@ -137,6 +137,17 @@ class TS2VecPrep(Transform):
     def encodes(self, x:TSTensor):
         "In `batch_tfms`: the prepared training batch"
         return self.prepare(x)
+
+# %% ../nbs/02_augment.ipynb #51e647e1
+def split_sections(
+    X:np.ndarray, # series (n, channels, T)
+    max_train_length:int|None=3000, # series of at least twice this length are cut into `T // max_train_length` sections
+)->np.ndarray:
+    "TS2Vec's `split_with_nan` on the time axis: long series as (n·sections, channels, ⌈T/sections⌉), NaN-padded; others unchanged"
+    if max_train_length is None or X.shape[-1] // max_train_length < 2: return X
+    parts = np.array_split(np.asarray(X, dtype=np.float32), X.shape[-1] // max_train_length, axis=-1)
+    L = parts[0].shape[-1]
+    return np.concatenate([np.pad(p, ((0, 0), (0, 0), (0, L - p.shape[-1])), constant_values=np.nan) for p in parts])
 
 # %% ../nbs/02_augment.ipynb #6971d69d
 def random_window(

@@ -21,6 +21,7 @@ from fastai.optimizer import OptimWrapper
 from .core import check_series, check_labels, untyped, quiet, is_int, weights_file, DistributedTrainer
 from .losses import HierarchicalContrastiveLoss, default_max_dense
 from .encoder import TS2VecEncoder, ContrastiveModel, contrastive_model, encoder_weights
+from .augment import split_sections
 from .callbacks import TS2VecViews, SWA, IterLimit, Autocast, default_n_iters, choose_precision
 from .encode import encode_dl, encoding_dl
 
@@ -363,8 +364,8 @@ def _check_device(device):
     if device.type == 'cuda': default_max_dense(device) # raises a clear error without CUDA
     return device
 
-def _dls_from_arrays(X, y, splits, tfms, batch_tfms, bs):
-    "tsai DataLoaders of series `X` (and labels `y`), checked; the training batch size at most the training set's size"
+def _dls_from_arrays(X, y, splits, tfms, batch_tfms, bs, max_train_length=None):
+    "tsai DataLoaders of series `X` (and labels `y`), checked, long series cut into TS2Vec's sections when no `splits` are given; the training batch size at most the training set's size"
     from tsai.data.core import get_ts_dls
     from tsai.data.preprocessing import TSClassification, TSRegression
     if not is_int(bs) or bs < 1: raise ValueError(f"bs must be a positive int (series per batch), got {bs!r}")
@@ -372,6 +373,9 @@ def _dls_from_arrays(X, y, splits, tfms, batch_tfms, bs):
     if y is not None:
         y = check_labels(y, len(X))
         if tfms is None: tfms = [None, TSRegression() if np.issubdtype(y.dtype, np.floating) else TSClassification()]
+    if splits is None and max_train_length is not None and X.shape[-1] // max_train_length >= 2: # as TS2Vec's `fit` cuts them
+        y = None if y is None else np.tile(y, X.shape[-1] // max_train_length)
+        X = split_sections(X, max_train_length)
     n_train = len(X) if splits is None else len(splits[0])
     return get_ts_dls(X, y, splits=splits, tfms=tfms, batch_tfms=batch_tfms, bs=max(1, min(bs, n_train)))
 
@@ -409,7 +413,7 @@ def ts2vec_learner(
         if given: raise ValueError(f"{', '.join(given)} describe how to build DataLoaders from arrays; these are DataLoaders already: "
                                    "give them when you build them (get_ts_dls(X, y, splits=..., tfms=..., batch_tfms=...))")
         dls = X
-    else: dls = _dls_from_arrays(X, y, splits, tfms, batch_tfms, bs)
+    else: dls = _dls_from_arrays(X, y, splits, tfms, batch_tfms, bs, max_train_length)
     if device is not None: dls.to(device)
     model = contrastive_model(arch, *_shape_of(dls, max_train_length), arch_config, repr_dims, dls.device)
     return TS2VecLearner(dls, model, HierarchicalContrastiveLoss(alpha, temporal_unit, max_dense), max_train_length=max_train_length,

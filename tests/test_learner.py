@@ -182,3 +182,16 @@ def test_sklearn_transformer_pickles_and_names_its_features():
     np.testing.assert_array_equal(t2.transform(D['X_test'][:5]), z)
     assert list(t.get_feature_names_out()) == [f'ts2vec{i}' for i in range(8)]
     with pytest.raises(ValueError, match='trained on 6 channels but X has 3'): t.transform(D['X_test'][:5, :3])
+
+def test_one_long_array_trains_on_ts2vecs_sections():
+    "One series of 7,000 timestamps: TS2Vec's `fit` trains on its 2 sections as 2 series (both in each batch, so the instance term has pairs), not on batches of one series"
+    from hierts_tsai.augment import split_sections
+    X = np.random.default_rng(0).standard_normal((1, 2, 7000)).astype(np.float32)
+    learn = ts2vec_learner(X, repr_dims=8, arch_config=dict(hidden=8, depth=2), precision='float32', seed=0)
+    np.testing.assert_array_equal(np.asarray(learn.dls.train.dataset.ptls[0]), split_sections(X, 3000))
+    assert learn.dls.train.bs == 2 and len(learn.dls.train) == 1
+    seen = []
+    learn.model.register_forward_pre_hook(lambda m, a: seen.append(a[0].shape[0]))
+    with learn.no_bar(), learn.no_logging(): learn.fit_iters(2)
+    assert seen == [2, 2]
+    assert len(ts2vec_learner(X, max_train_length=None, repr_dims=8, arch_config=dict(hidden=8, depth=2)).dls.train.dataset) == 1
