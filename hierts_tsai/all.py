@@ -14,7 +14,11 @@ from .transfer import SaveEncoderWeights, transfer_learner
 from .evaluate import eval_classification, eval_regression
 from .estimator import TS2VecTransformer
 from .data import load_dataset, load_npz, standardize
+from .forecast import forecast_data, forecast_repr, eval_forecasting, Forecaster, forecast_learner, forecast_next
+from .anomaly import anomaly_scores, AnomalyDetector, evaluate_anomaly, evaluate_anomaly_coldstart, anomaly_metrics, plot_anomalies
 __all__ = ['HierarchicalContrastiveLoss', 'hierarchical_contrastive_loss', 'TS2VecEncoder',
            'IARS', 'AllLevels', 'FixedLevel', 'UniformLevel', 'Importance',
            'TS2VecLearner', 'ts2vec_learner', 'pretrain', 'SaveEncoderWeights', 'transfer_learner',
-           'eval_classification', 'eval_regression', 'TS2VecTransformer', 'load_dataset', 'load_npz', 'standardize']
+           'eval_classification', 'eval_regression', 'TS2VecTransformer', 'load_dataset', 'load_npz', 'standardize',
+           'forecast_data', 'forecast_repr', 'eval_forecasting', 'Forecaster', 'forecast_learner', 'forecast_next',
+           'anomaly_scores', 'AnomalyDetector', 'evaluate_anomaly', 'evaluate_anomaly_coldstart', 'anomaly_metrics', 'plot_anomalies']

@@ -12,7 +12,8 @@ from .core import quiet as quietly
 
 # %% auto #0
 __all__ = ['posix_option', 'command_parser', 'run_command', 'data_options', 'epoch_lines', 'hierts_pretrain', 'describe_data',
-           'fit_for_output', 'evaluate_encoder', 'pretrain_main']
+           'fit_for_output', 'evaluate_encoder', 'pretrain_main', 'read_anomaly_npz', 'describe_split',
+           'hierts_anomaly', 'check_anomaly_options', 'report_anomalies', 'anomaly_main']
 
 # %% ../nbs/13_cli.ipynb #98a5a948
 def posix_option(
@@ -136,3 +137,105 @@ def evaluate_encoder(learn, d:dict, name:str, protocol:str='svm', seed:int=0)->d
     return r
 
 def pretrain_main(): sys.exit(run_command(hierts_pretrain))
+
+# %% ../nbs/13_cli.ipynb #b4d2f0e1
+def read_anomaly_npz(
+    path:str, # an .npz with `x` and optionally `label`
+)->tuple[str, object, object]:
+    "The series' name, `x` and `label` (or `None`) of an anomaly `.npz`; a clear error for a file that is not one"
+    import numpy as np, zipfile
+    p = Path(path)
+    if not p.exists(): raise FileNotFoundError(f"{path} does not exist")
+    try: d = np.load(p, allow_pickle=False)
+    except (OSError, ValueError, zipfile.BadZipFile) as e: raise ValueError(f"{path} is not an .npz numpy can read ({e})") from None
+    if not hasattr(d, 'files'): raise ValueError(f"{path} holds one array, not an .npz with `x` (and `label`)")
+    if 'x' not in d.files: raise ValueError(f"{path} has no `x` (the series): its arrays are {d.files}")
+    return p.name.split('.')[0], d['x'], d['label'] if 'label' in d.files else None
+
+def describe_split(name:str, s)->str:
+    "One line: the series' channels and the parts TS2Vec's preparation made of it"
+    c, l = s.train.shape
+    lab = '' if s.test_labels is None else f"; labelled anomalous points: {int(s.train_labels.sum())} in train, {int(s.test_labels.sum())} in test"
+    return f"{name}: {c} channel(s), {s.n_diff} difference(s); train half {l} points, test half {s.test.shape[-1]}{lab}"
+
+# %% ../nbs/13_cli.ipynb #c5e3a1f2
+@call_parse
+def hierts_anomaly(
+    data:str, # an .npz with `x` (one series, 1-D or (channels, T)) and optionally `label` (0/1 per timestamp)
+    mode:str='iars', # pretraining: 'iars', 'full' (TS2Vec), ... as in hierts_pretrain (see `choice_for`)
+    iters:int=None, # training iterations (default: TS2Vec's, 200 or 600)
+    seed:int=0, # random seed
+    bs:int=8, # batch size
+    repr_dims:int=320, # representation size
+    precision:str='auto', # 'auto' (bfloat16 where the processor computes it, else float32), 'float32' or 'bfloat16'
+    k:float=4., # threshold: mean + k·std of the train half's scores (TS2Vec's 4)
+    quantile:float=None, # or this quantile of them (0 < q < 1), instead of --k
+    delay:int=3, # a flag within `delay` points after a kept one is dropped; segments found within delay + 1 points
+    padding:int=200, # past timestamps each representation sees
+    out:str=None, # write the test half's scores and flags (and the preparation) to this .npz
+    save:str=None, # save the detector (encoder, threshold and state at the series' end) to this file
+    quiet:store_true=False, # no progress bars and no epoch lines
+    device:str=None, # 'cpu' or 'cuda' (default: CUDA when there is one)
+):
+    "Pretrain on the train half of one series, score and flag its test half with TS2Vec's protocol, print F1 when labelled"
+    import numpy as np
+    from hierts_tsai.learner import quiet_learner
+    from hierts_tsai.iars import IARS
+    from hierts_tsai.anomaly import anomaly_split, AnomalyDetector
+    if iters is not None and iters < 1: raise ValueError(f"--iters must be at least 1, got {iters}")
+    check_anomaly_options(k, quantile, delay, padding)
+    cb = IARS(mode)
+    name, x, labels = read_anomaly_npz(data)
+    s = anomaly_split(x, labels)
+    print(describe_split(name, s))
+    learn = quiet_learner(s.train[None].astype(np.float32), cbs=cb, seed=seed, bs=bs, repr_dims=repr_dims, device=device, precision=precision)
+    print(f"precision: {learn.describe_precision()}")
+    fit_s = fit_for_output(learn, iters, quiet)
+    print(f"trained {learn.train_iter} iterations ({mode}: {cb.describe()}) in {fit_s:.1f} s")
+    det = AnomalyDetector(learn, k, quantile, delay, padding).fit(s.train)
+    scores, flags = det.update(s.test)
+    rule = f"the train half's {quantile} quantile" if quantile is not None else f"mean + {k:g}·std of the train half's scores"
+    print(f"threshold {det.threshold:.4f} ({rule}); {int(flags.sum())} of {len(flags)} test points flagged (delay {delay})")
+    r = report_anomalies(scores, flags, s.test_labels, delay) if s.test_labels is not None else None
+    _write_anomaly(out, save, det, s, scores, flags)
+    return r
+
+# %% ../nbs/13_cli.ipynb #d6f4b2a3
+def check_anomaly_options(k, quantile, delay:int, padding:int):
+    "Refuse bad threshold, delay or padding options before any data is read or trained on"
+    from hierts_tsai.core import is_number
+    if not is_number(k): raise ValueError(f"--k must be a number (standard deviations above the mean), got {k!r}")
+    if quantile is not None and not 0 < quantile < 1: raise ValueError(f"--quantile must be between 0 and 1 (exclusive), got {quantile}")
+    if delay < 0: raise ValueError(f"--delay must be at least 0, got {delay}")
+    if padding < 0: raise ValueError(f"--padding must be at least 0, got {padding}")
+
+def report_anomalies(
+    scores, flags, labels, # the test half's scores, flags and labels
+    delay:int=3, # see `point_adjust`
+)->dict:
+    "Print and return the point-adjusted F1, precision, recall and the AUPRC of the scores (None without anomalous points)"
+    import numpy as np
+    from hierts_tsai.anomaly import anomaly_metrics, anomaly_auprc
+    m = anomaly_metrics(flags, labels, delay)
+    ok = np.isfinite(scores)
+    m['auprc'] = anomaly_auprc(scores[ok], labels[ok]) if labels[ok].any() else None
+    au = '— (no anomalous point in the test half)' if m['auprc'] is None else f"{m['auprc']:.4f}"
+    print(f"F1 {m['f1']:.4f}, precision {m['precision']:.4f}, recall {m['recall']:.4f} (point-adjusted, delay {delay}); AUPRC {au}")
+    return m
+
+def _write_anomaly(out, save, det, s, scores, flags):
+    "Write the scores, flags and preparation to `out`, the detector to `save`, each when given"
+    import numpy as np
+    T = s.train.shape[-1] + s.n_diff + s.test.shape[-1]
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        extra = {} if s.test_labels is None else dict(labels=s.test_labels)
+        np.savez(out, scores=scores, flags=flags, start=T - s.test.shape[-1], threshold=det.threshold, n_diff=s.n_diff,
+                 mean=s.mean, std=s.std, **extra)
+        print(f"scores and flags of timestamps {T - s.test.shape[-1]}..{T - 1} saved to {out}")
+    if save:
+        Path(save).parent.mkdir(parents=True, exist_ok=True)
+        det.save(save)
+        print(f"detector saved to {save} (AnomalyDetector.load; new points: difference {s.n_diff} time(s), standardise with the saved mean and std)")
+
+def anomaly_main(): sys.exit(run_command(hierts_anomaly))

@@ -8,10 +8,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from .core import check_series, untyped, is_int
+from .core import check_series, untyped, is_int, kept
 
 # %% auto #0
-__all__ = ['pool_repr', 'check_window', 'embed_windows', 'encoding_dl', 'encode_dl']
+__all__ = ['pool_repr', 'check_window', 'embed_windows', 'causal_windows', 'last_repr', 'causal_encode', 'encoding_dl',
+           'encode_dl']
 
 # %% ../nbs/08_encode.ipynb #1f14f72e
 def pool_repr(
@@ -55,6 +56,79 @@ def embed_windows(
         a, b = max(s - context, 0), min(s + window + context, T)
         yield net.embed(x[..., a:b])[..., s - a:s - a + min(window, T - s)]
 
+# %% ../nbs/08_encode.ipynb #95742eba
+def causal_windows(
+    x:Tensor, # (batch, channels, time)
+    padding:int, # timestamps before `t` in the window of `t`
+)->Tensor:
+    "A view (batch, time, channels, padding+1): window `t` is `x[..., t-padding : t+1]`, left-padded with NaN"
+    return F.pad(x, (padding, 0), value=float('nan')).unfold(-1, padding + 1, 1).transpose(1, 2)
+
+def _undilated(conv, h:Tensor)->Tensor:
+    "A `SamePadConv` (odd kernel) run with dilation 1 on the grid of its dilation"
+    return F.conv1d(h, conv.conv.weight, conv.conv.bias, padding=(conv.conv.kernel_size[0] - 1) // 2)
+
+def _ts2vec_last(net, x:Tensor, mask:Tensor|None)->Tensor:
+    "The last timestamp's representation of a `TS2VecBackbone` model, computed on the dilation grids only"
+    bb = net.backbone
+    keep = kept(x, mask)[:, None]
+    h, step = bb.input_fc(x.masked_fill(~keep, 0.)).masked_fill(~keep, 0.), 1
+    for blk in bb.feature_extractor:
+        r = blk.conv1.conv.dilation[0] // step
+        h, step = h[..., (h.shape[-1] - 1) % r::r], step * r # every r-th timestamp counted back from the last
+        res = h if blk.projector is None else blk.projector(h)
+        h = _undilated(blk.conv2, F.gelu(_undilated(blk.conv1, F.gelu(h)))) + res
+    return net.proj(bb.repr_dropout(h[..., -1:]))[..., 0]
+
+def _grid_ok(bb)->bool:
+    "Whether every block of a TS2Vec backbone has odd kernels and a dilation that is a multiple of the one before"
+    ds = [blk.conv1.conv.dilation[0] for blk in bb.feature_extractor]
+    return (all(blk.conv1.conv.kernel_size[0] % 2 for blk in bb.feature_extractor)
+            and all(b % a == 0 for a, b in zip([1] + ds, ds)))
+
+def last_repr(
+    net, # a `ContrastiveModel`
+    x:Tensor, # windows (n, channels, length)
+    mask:Tensor|None=None, # (n, length), `False` hides a timestamp
+)->Tensor:
+    "The representation (n, repr_dims) of the last timestamp of each window: `net.embed(x, mask)[..., -1]`"
+    if getattr(net, 'ts2vec', False) and _grid_ok(net.backbone): return _ts2vec_last(net, x, mask)
+    return net.embed(x, mask)[..., -1]
+
+# %% ../nbs/08_encode.ipynb #ee94c1b1
+def _check_causal(x, padding, bs, c_in)->Tensor:
+    "`x` as a float tensor (batch, channels, time), or one `ValueError` naming what is wrong"
+    if not is_int(padding) or padding < 0: raise ValueError(f"padding must be an int >= 0 (timestamps before t that t's window holds), got {padding!r}")
+    if not is_int(bs) or bs < 1: raise ValueError(f"bs must be a positive int (windows per forward pass), got {bs!r}")
+    x = untyped(torch.as_tensor(x))
+    if x.ndim != 3: raise ValueError(f"x must be (batch, channels, time), got shape {tuple(x.shape)}")
+    if c_in is not None and x.shape[1] != c_in: raise ValueError(f"the encoder takes {c_in} channels but x has {x.shape[1]} (shape {tuple(x.shape)})")
+    if torch.isinf(x).any(): raise ValueError("x holds ±inf: replace those values by finite ones, or by NaN to mark them missing")
+    return x.float()
+
+def causal_encode(
+    net, # a `ContrastiveModel`
+    x:Tensor, # (batch, channels, time), NaN for missing values
+    padding:int=200, # timestamps before `t` that the representation of `t` sees (TS2Vec's `sliding_padding`)
+    bs:int=256, # windows per forward pass
+    mask_last:bool=False, # hide each window's last timestamp (TS2Vec's `mask='mask_last'`)
+)->Tensor:
+    "Representations (batch, repr_dims, time) on the CPU where `t`'s sees only `x[..., t-padding : t+1]`, as TS2Vec's causal sliding `encode`"
+    x = _check_causal(x, padding, bs, getattr(net, 'c_in', None))
+    (B, C, T), L = x.shape, padding + 1
+    w, device = causal_windows(x, padding), next(net.parameters()).device
+    mask = torch.ones(1, L, dtype=torch.bool, device=device)
+    if mask_last: mask[:, -1] = False
+    was_training, out = net.training, []
+    net.eval()
+    try:
+        with torch.no_grad():
+            for k in range(0, B * T, bs):
+                i = torch.arange(k, min(k + bs, B * T))
+                out.append(last_repr(net, w[i // T, i % T].to(device), mask.expand(len(i), L)).float().cpu())
+    finally: net.train(was_training)
+    return torch.cat(out).view(B, T, -1).transpose(1, 2)
+
 # %% ../nbs/08_encode.ipynb #dde2c113
 def encoding_dl(
     dls, # the learner's DataLoaders: their validation transforms are applied
@@ -69,13 +143,26 @@ def encoding_dl(
     if hasattr(dls.valid, 'new_dl'): return dls.valid.new_dl(X, bs=bs)
     return [(torch.from_numpy(X[i:i + bs]),) for i in range(0, len(X), bs)] # DataLoaders without tsai's `new_dl`
 
+def _batch_series(b, net, device)->Tensor:
+    "The series of batch `b` as float32 on `device`, or a `ValueError` for a shape the encoder does not take or ±inf"
+    xb = untyped(b[0] if isinstance(b, (tuple, list)) else b)
+    if xb.ndim != 3 or (net.c_in is not None and xb.shape[1] != net.c_in):
+        raise ValueError(f"the encoder takes batches (batch, {net.c_in}, time), but the DataLoader gives shape {tuple(xb.shape)}")
+    xb = xb.to(device=device, dtype=torch.float32)
+    if torch.isinf(xb).any(): raise ValueError("a batch to encode holds ±inf: replace those values by finite ones, or by NaN to mark them missing")
+    return xb
+
 def encode_dl(
     net, # a `ContrastiveModel`
     dl, # batches of series: (xb, ...) tuples or tensors (batch, channels, length)
     encoding_window:str|int|None='full_series', # see `pool_repr`
     window:int|None=16384, # longer series are encoded this many timestamps at a time (see `embed_windows`)
+    causal:bool=False, # representations that see no later timestamp (`causal_encode`); needs `encoding_window=None`
+    padding:int=200, # with `causal`: timestamps before `t` that the representation of `t` sees
 )->np.ndarray:
     "Representations of every batch of `dl` as a NumPy array: (n, repr) for 'full_series', (n, repr, length) otherwise"
+    if causal and encoding_window is not None:
+        raise ValueError(f"causal encoding gives one representation per timestamp: pass encoding_window=None, got {encoding_window!r}")
     if encoding_window != 'full_series': pool_repr(torch.zeros(1, 1, 2), encoding_window) # refuse a bad window first
     check_window(window)
     device = next(net.parameters()).device
@@ -86,12 +173,8 @@ def encode_dl(
     try:
         with torch.no_grad():
             for b in dl:
-                xb = b[0] if isinstance(b, (tuple, list)) else b
-                xb = untyped(xb)
-                if xb.ndim != 3 or (net.c_in is not None and xb.shape[1] != net.c_in):
-                    raise ValueError(f"the encoder takes batches (batch, {net.c_in}, time), but the DataLoader gives shape {tuple(xb.shape)}")
-                xb = xb.to(device=device, dtype=torch.float32)
-                if torch.isinf(xb).any(): raise ValueError("a batch to encode holds ±inf: replace those values by finite ones, or by NaN to mark them missing")
+                xb = _batch_series(b, net, device)
+                if causal: out.append(causal_encode(net, xb, padding)); continue
                 parts = embed_windows(net, xb, window, context)
                 if encoding_window == 'full_series': z = torch.stack([p.amax(-1) for p in parts]).amax(0) # streamed max
                 else: z = pool_repr(torch.cat(list(parts), -1), encoding_window)

@@ -236,10 +236,12 @@ def encode(self:TS2VecLearner,
     bs:int|None=None, # batch size (default: the training batch size)
     swa:bool|None=None, # use the averaged weights (default: when there are any)
     window:int|None=16384, # longer series are encoded this many timestamps at a time (see `embed_windows`)
+    causal:bool=False, # representations that see no later timestamp (TS2Vec's `encode(causal=True, sliding_length=1)`); needs `encoding_window=None`
+    padding:int=200, # with `causal`: timestamps before `t` that the representation of `t` sees
 )->np.ndarray:
     "Representations of `X` through the DataLoaders' transforms: (n, repr_dims) for 'full_series', (n, repr_dims, length) otherwise"
     net = self.encoder_model(swa)
-    return encode_dl(net, encoding_dl(self.dls, X, ifnone(bs, self.dls.train.bs), net.c_in), encoding_window, window)
+    return encode_dl(net, encoding_dl(self.dls, X, ifnone(bs, self.dls.train.bs), net.c_in), encoding_window, window, causal, padding)
 
 @patch
 def get_X_preds(self:TS2VecLearner,

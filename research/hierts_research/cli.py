@@ -65,6 +65,29 @@ def _precision_commands(cmd):
     s.add_argument('--lengths', type=_ints, default=_ints('1000,2500')); s.add_argument('--iters', type=int, default=20)
     s.add_argument('--reps', type=int, default=3)
 
+def _task_commands(cmd):
+    "The subcommands of TS2Vec's other tasks: forecast"
+    s = cmd('forecast', "TS2Vec's forecasting protocol: official TS2Vec, full and IARS, baselines; rows merged into --json")
+    s.add_argument('--data', default='../shared/data/vic_elec.npz', help='an .npz of one series: the target columns and `time` (Unix seconds)')
+    s.add_argument('--targets', type=_strs, default=['demand', 'temperature'], help="the variables to predict ('univariate': the first)")
+    s.add_argument('--tz', help="the local clock of the time features, e.g. Australia/Melbourne")
+    s.add_argument('--settings', type=_strs, default=['univariate'], help='univariate, multivariate')
+    s.add_argument('--methods', type=_strs, default=['baselines', 'full', 'iars', 'official'], help='baselines, full, iars, official')
+    s.add_argument('--seeds', type=_ints, default=[0], help='seeds, e.g. 0,1,2')
+    s.add_argument('--iters', type=int, default=200); s.add_argument('--threads', type=int, default=1, help="official TS2Vec's torch threads")
+    s.add_argument('--horizons', type=_ints, default=[24, 48, 96, 288, 672])
+    s.add_argument('--official', help='a clone of github.com/zhihanyue/ts2vec (for --methods official)')
+
+def _anomaly_commands(cmd):
+    "The subcommand of TS2Vec's anomaly detection: anomaly"
+    s = cmd('anomaly', "TS2Vec's anomaly detection: official TS2Vec, full, iars, the cold start, z-score and IsolationForest, paired seeds")
+    s.add_argument('--data', type=_strs, default=_strs('yahoo,mitdb'), help='series: yahoo, mitdb (shared data) or .npz paths with x and label')
+    s.add_argument('--seeds', type=int, default=5); s.add_argument('--first-seed', type=int, default=0)
+    s.add_argument('--iters', type=_ints, default=[200], help="training iterations of official TS2Vec and ours: one number, or one per series")
+    s.add_argument('--official', help='a clone of github.com/zhihanyue/ts2vec (needed for the official method)')
+    s.add_argument('--methods', type=_strs, help='a subset of official,full,iars,coldstart,zscore,iforest (default: all)')
+    s.add_argument('--md', help='also write the machine, the command and the table to this markdown file')
+
 def bench_parser()->argparse.ArgumentParser:
     "The parser of `hierts_bench`: one subparser per benchmark with its own options"
     p = argparse.ArgumentParser(prog='hierts_bench', description='Benchmarks of hierts_tsai; each prints the machine, the command and a table')
@@ -73,7 +96,7 @@ def bench_parser()->argparse.ArgumentParser:
         s = sub.add_parser(name, help=help, description=help)
         s.add_argument('--json', help='write the rows to this file'); s.add_argument('--quiet', action='store_true', help='print only the table')
         return s
-    for add in (_timing_commands, _study_commands, _precision_commands): add(cmd)
+    for add in (_timing_commands, _study_commands, _precision_commands, _task_commands, _anomaly_commands): add(cmd)
     return p
 
 # %% ../nbs/39_cli.ipynb #d40a5e9a
@@ -143,8 +166,20 @@ def _archs(a):
     rows = arch_table_rows(a.names, a.iters, a.json, a.quiet)
     return rows, arch_table(rows)
 
+def _forecast(a):
+    from hierts_research.forecast_bench import forecast_runs, forecast_table
+    rows = forecast_runs(a.data, a.targets, a.tz, a.settings, a.methods, a.seeds, a.iters, a.horizons, a.official, a.threads, a.json, a.quiet)
+    return rows, forecast_table(rows)
+
+def _anomaly(a):
+    from hierts_research.anomaly_bench import anomaly_bench, anomaly_table, write_anomaly_md
+    rows = anomaly_bench(a.data, a.seeds, a.iters, a.official, a.json, a.methods, a.quiet, a.first_seed)
+    if a.md: write_anomaly_md(a.md, rows)
+    return rows, anomaly_table(rows)
+
 HANDLERS = dict(modes=_modes, overhead=_overhead, steps=_lengths, loss=_lengths, ops=_ops, study=_study, transfer=_tutorial,
-                regression=_tutorial, baselines=_baselines, precision=_precision, official=_precision, archs=_archs)
+                regression=_tutorial, baselines=_baselines, precision=_precision, official=_precision, archs=_archs, forecast=_forecast,
+                anomaly=_anomaly)
 
 def hierts_bench(
     argv:list|None=None, # the command line after `hierts_bench` (default: `sys.argv[1:]`)
