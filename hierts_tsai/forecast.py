@@ -22,11 +22,11 @@ from .encoder import TS2VecEncoder, arch_name, contrastive_model, resolve_arch
 from .transfer import check_weights
 
 # %% auto #0
-__all__ = ['TIME_FEATURES', 'ALPHAS', 'local_times', 'time_features', 'ForecastData', 'raw_channels', 'time_slices',
-           'forecast_data', 'forecast_samples', 'RidgeFit', 'fit_ridge', 'forecast_repr', 'check_horizon',
-           'horizon_fit', 'forecast_row', 'eval_forecasting', 'naive_forecast', 'seasonal_naive_forecast',
-           'lag_features', 'lag_ridge_forecast', 'Forecaster', 'LastStepHead', 'WindowNorm', 'forecast_learner',
-           'forecast_next']
+__all__ = ['TIME_FEATURES', 'ALPHAS', 'DAY', 'WEEK', 'local_times', 'time_features', 'ForecastData', 'raw_channels',
+           'time_slices', 'forecast_data', 'forecast_samples', 'RidgeFit', 'fit_ridge', 'forecast_repr',
+           'check_horizon', 'seasonal_base', 'check_periods', 'season_periods', 'horizon_fit', 'forecast_row',
+           'eval_forecasting', 'naive_forecast', 'seasonal_naive_forecast', 'lag_features', 'lag_ridge_forecast',
+           'Forecaster', 'LastStepHead', 'WindowNorm', 'forecast_learner', 'forecast_next']
 
 # %% ../nbs/15_forecast.ipynb #83f7b769
 TIME_FEATURES = ('minute', 'hour', 'dayofweek', 'day', 'dayofyear', 'month', 'weekofyear')
@@ -74,6 +74,7 @@ class ForecastData:
     covariates:tuple=() # names of the known covariates (the time features come before them)
     time:str|None=None # name of the timestamps in the data (`None`: no time features)
     tz:str|None=None # the clock of the time features
+    step:float|None=None # seconds between timestamps (the median), when there are timestamps
 
     @property
     def y(self)->np.ndarray:
@@ -160,7 +161,8 @@ def forecast_data(
     (cm, cs), (m, s) = _stats(cov, train), _stats(y, train)
     data = np.concatenate([(cov - cm[:, None]) / cs[:, None], (y - m[:, None]) / s[:, None]])[None]
     names = (targets,) if isinstance(targets, str) else tuple(targets)
-    return ForecastData(data, len(cov), train, valid, test, m, s, cm, cs, names, tuple(covariates), time, tz)
+    step = float(np.median(local_times(_column(d, time)).diff()[1:].total_seconds())) if time is not None else None
+    return ForecastData(data, len(cov), train, valid, test, m, s, cm, cs, names, tuple(covariates), time, tz, step)
 
 # %% ../nbs/15_forecast.ipynb #642afb6f
 def forecast_samples(
@@ -185,6 +187,7 @@ class RidgeFit(NamedTuple):
     coef:np.ndarray
     intercept:np.ndarray
     alpha:float
+    period:int|None=None # the season of the seasonal naive the ridge corrects (`None`: none)
 
     def predict(self,
         X:np.ndarray, # features (n, n_features)
@@ -267,18 +270,69 @@ def _repr_2d(repr, fd:ForecastData)->np.ndarray:
     if not np.isfinite(r).all(): raise ValueError("repr holds NaN or infinite values")
     return r
 
+def seasonal_base(
+    y:np.ndarray, # values (n_targets, T)
+    t:np.ndarray, # times (n,) the forecasts start after
+    horizon:int, # steps ahead
+    period:int, # steps in a season; 1: the last value
+)->np.ndarray:
+    "The seasonal naive forecasts (n, n_targets, horizon): for step `k` after `t`, the value one season before `t + k` (the last season repeated)"
+    k = np.arange(1, horizon + 1)
+    idx = np.asarray(t)[:, None] + k - period * -(-k // period)         # the latest time <= t in the season of t + k
+    return y[:, np.clip(idx, 0, None)].transpose(1, 0, 2)
+
+def check_periods(
+    fd:ForecastData, # the series
+    seasonal, # `None`, a period, periods to choose from on valid, or 'auto'
+)->tuple:
+    "The candidate periods of `seasonal` as a tuple of ints (empty: TS2Vec's protocol, no seasonal base)"
+    if seasonal is None: return ()
+    if isinstance(seasonal, str):
+        if seasonal != 'auto': raise ValueError(f"seasonal must be None, a period, a list of periods or 'auto', got {seasonal!r}")
+        return season_periods(fd)
+    ps = tuple(seasonal) if isinstance(seasonal, (list, tuple)) else (seasonal,)
+    if not ps or not all(is_int(p) and p >= 1 for p in ps): raise ValueError(f"seasonal periods must be positive ints (steps per season), got {seasonal!r}")
+    if max(ps) > fd.valid.start // 2: raise ValueError(f"period {max(ps)} is too long for the train slice ({fd.valid.start} timestamps): use periods up to {fd.valid.start // 2}")
+    return ps
+
+DAY, WEEK = 86_400, 604_800
+
+def season_periods(
+    fd:ForecastData, # the series (with its timestamps' step)
+)->tuple:
+    "Candidate seasons in steps: the last value (1), and a day and a week when the step divides them and the train slice holds four"
+    if fd.step is None: raise ValueError("seasonal='auto' needs the series' timestamps (forecast_data(time=...)); without them give periods, e.g. seasonal=(24, 168)")
+    ps = [1] + [int(round(s / fd.step)) for s in (DAY, WEEK) if fd.step < s and abs(s / fd.step - round(s / fd.step)) < 1e-6]
+    return tuple(p for p in ps if 4 * p <= fd.valid.start)
+
+def _fit(repr, y, fd, horizon, drop, period):
+    "The ridge of one horizon on the residual over the seasonal naive of `period` (0: none), its valid score, test predictions and truth"
+    out = []
+    for s, d in ((fd.train, drop), (fd.valid, 0), (fd.test, 0)):
+        X, Y = forecast_samples(repr[:, s], y[:, s], horizon, d)
+        B = seasonal_base(y, np.arange(s.start + d, s.start + d + len(X)), horizon, period).reshape(len(X), -1) if period else 0.
+        out.append((X, Y, B))
+    (Xt, yt, bt), (Xv, yv, bv), (Xs, ys, bs) = out
+    lr = fit_ridge(Xt, yt - bt, Xv, yv - bv)
+    e = lr.predict(Xv) + bv - yv
+    return lr, np.sqrt((e ** 2).mean()) + np.abs(e).mean(), lr.predict(Xs) + bs, ys
+
 def horizon_fit(
     repr:np.ndarray, # causal representations (dims, T) of the whole series
     fd:ForecastData, # the series
     horizon:int, # steps ahead
     padding:int=200, # samples the train slice drops
+    seasonal=None, # `None`: TS2Vec's ridge on the representations; a period (or periods to choose from on valid, or 'auto'): the ridge predicts the residual over the seasonal naive
 )->tuple[RidgeFit, np.ndarray, np.ndarray]:
-    "The ridge for `horizon` (fitted on train, alpha chosen on valid) and its test predictions and truth, both (n, n_targets, horizon), standardised"
-    check_horizon(fd, horizon, padding)
+    "The ridge for `horizon` (fitted on train, alpha and period chosen on valid) and its test predictions and truth, both (n, n_targets, horizon), standardised"
+    ps = check_periods(fd, seasonal)
+    drop = max([padding] + [p - 1 for p in ps])
+    check_horizon(fd, horizon, drop)
     repr, y = _repr_2d(repr, fd), fd.y
-    (Xt, yt), (Xv, yv), (Xs, ys) = [forecast_samples(repr[:, s], y[:, s], horizon, d) for s, d in ((fd.train, padding), (fd.valid, 0), (fd.test, 0))]
-    lr = fit_ridge(Xt, yt, Xv, yv)
-    return lr, lr.predict(Xs).reshape(len(Xs), len(y), horizon), ys.reshape(len(ys), len(y), horizon)
+    fits = [(p, *_fit(repr, y, fd, horizon, drop, p)) for p in (ps or (0,))]
+    p, lr, _, pred, true = min(fits, key=lambda f: f[2])
+    lr = lr._replace(period=p or None)
+    return lr, pred.reshape(len(pred), len(y), horizon), true.reshape(len(true), len(y), horizon)
 
 def forecast_row(
     pred:np.ndarray, # standardised predictions (n, n_targets, horizon)
@@ -299,13 +353,15 @@ def eval_forecasting(
     fd:ForecastData, # the series
     horizons:tuple=(24, 48, 96, 288, 672), # steps ahead (TS2Vec's for hourly-or-finer data other than ETTh)
     padding:int=200, # the train slice drops its first `padding` samples, as TS2Vec does
+    seasonal=None, # `None`: TS2Vec's protocol; a period, periods or 'auto' (`season_periods`): a ridge on the residual over the seasonal naive, period chosen on valid per horizon
 )->list[dict]:
     "TS2Vec's forecasting protocol: one ridge per horizon on the representations, a row of test errors each (see `forecast_row`)"
-    for h in horizons: check_horizon(fd, h, padding) # refuse before any fit
+    drop = max([padding] + [p - 1 for p in check_periods(fd, seasonal)])
+    for h in horizons: check_horizon(fd, h, drop) # refuse before any fit
     rows = []
     for h in horizons:
-        lr, pred, true = horizon_fit(repr, fd, h, padding)
-        rows.append(forecast_row(pred, true, fd, lr.alpha))
+        lr, pred, true = horizon_fit(repr, fd, h, padding, seasonal)
+        rows.append(forecast_row(pred, true, fd, lr.alpha) | ({'period': lr.period} if seasonal is not None else {}))
     return rows
 
 # %% ../nbs/15_forecast.ipynb #92d1917f
@@ -378,8 +434,8 @@ def _config(net, fd:ForecastData, padding:int, arch, arch_config)->dict:
                 padding=int(padding), targets=list(fd.targets), covariates=list(fd.covariates), time=fd.time, tz=fd.tz,
                 mean=t(fd.mean), std=t(fd.std), cov_mean=t(fd.cov_mean), cov_std=t(fd.cov_std))
 
-def _ridge_state(r:RidgeFit)->dict: return dict(coef=torch.from_numpy(r.coef), intercept=torch.from_numpy(r.intercept), alpha=r.alpha)
-def _ridge_from(s:dict)->RidgeFit: return RidgeFit(s['coef'].numpy(), s['intercept'].numpy(), float(s['alpha']))
+def _ridge_state(r:RidgeFit)->dict: return dict(coef=torch.from_numpy(r.coef), intercept=torch.from_numpy(r.intercept), alpha=r.alpha, period=r.period or 0)
+def _ridge_from(s:dict)->RidgeFit: return RidgeFit(s['coef'].numpy(), s['intercept'].numpy(), float(s['alpha']), int(s.get('period', 0)) or None)
 
 # %% ../nbs/15_forecast.ipynb #bc055c20
 class Forecaster:
@@ -399,12 +455,14 @@ class Forecaster:
         padding:int=200, # timestamps before `t` in the window of `t`
         arch=None, # the arch pretrained, for a backbone other than TS2Vec's
         arch_config:dict|None=None, # its arguments
+        seasonal=None, # `None`: TS2Vec's ridges; a period, periods or 'auto': ridges on the residual over the seasonal naive (see `eval_forecasting`)
     )->Forecaster:
         "Fit a ridge per horizon on the causal representations of `fd`, as `eval_forecasting` does"
         net = encoder.encoder_model() if hasattr(encoder, 'encoder_model') else encoder
-        for h in horizons: check_horizon(fd, h, padding)
+        drop = max([padding] + [p - 1 for p in check_periods(fd, seasonal)])
+        for h in horizons: check_horizon(fd, h, drop)
         z = causal_encode(net, torch.from_numpy(fd.data).float(), padding)[0].numpy()
-        return cls(net, {int(h): horizon_fit(z, fd, h, padding)[0] for h in horizons}, _config(net, fd, padding, arch, arch_config))
+        return cls(net, {int(h): horizon_fit(z, fd, h, padding, seasonal)[0] for h in horizons}, _config(net, fd, padding, arch, arch_config))
 
     def predict(self,
         d, # the end of a series: a mapping name → 1-D array with the variables `forecast_data` read (at least one timestamp)
@@ -416,8 +474,12 @@ class Forecaster:
         cov, y = raw_channels(d, c['targets'], c['covariates'], c['time'], c['tz'])
         (cm, cs), (m, s) = [(c[a].numpy()[:, None], c[b].numpy()[:, None]) for a, b in (('cov_mean', 'cov_std'), ('mean', 'std'))]
         x = torch.from_numpy(np.concatenate([(cov - cm) / cs, (y - m) / s])[None, :, -(c['padding'] + 1):]).float()
+        r, ys = self.ridges[horizon], (y - m) / s
+        if r.period and ys.shape[1] < r.period:
+            raise ValueError(f"the ridge of horizon {horizon} corrects the seasonal naive of {r.period} steps: give at least {r.period} timestamps, got {ys.shape[1]}")
         with torch.no_grad(): z = last_repr(self.net, causal_windows(x, c['padding'])[:, -1].to(next(self.net.parameters()).device))
-        return self.ridges[horizon].predict(z.float().cpu().numpy()).reshape(len(y), horizon) * s + m
+        base = seasonal_base(ys, [ys.shape[1] - 1], horizon, r.period)[0] if r.period else 0.
+        return (r.predict(z.float().cpu().numpy()).reshape(len(y), horizon) + base) * s + m
 
     def save(self,
         path, # the file to write (e.g. 'models/forecaster.pth')

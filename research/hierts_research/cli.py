@@ -72,7 +72,7 @@ def _task_commands(cmd):
     s.add_argument('--targets', type=_strs, default=['demand', 'temperature'], help="the variables to predict ('univariate': the first)")
     s.add_argument('--tz', help="the local clock of the time features, e.g. Australia/Melbourne")
     s.add_argument('--settings', type=_strs, default=['univariate'], help='univariate, multivariate')
-    s.add_argument('--methods', type=_strs, default=['baselines', 'full', 'iars', 'official'], help='baselines, full, iars, official')
+    s.add_argument('--methods', type=_strs, default=['baselines', 'full', 'iars', 'official'], help='baselines, full, iars (each also +seasonal), full-tsai, iars-tsai, patchtst, official')
     s.add_argument('--seeds', type=_ints, default=[0], help='seeds, e.g. 0,1,2')
     s.add_argument('--iters', type=int, default=200); s.add_argument('--threads', type=int, default=1, help="official TS2Vec's torch threads")
     s.add_argument('--horizons', type=_ints, default=[24, 48, 96, 288, 672])

@@ -8,14 +8,22 @@ import json, os, pickle, subprocess, sys, tempfile, time
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from hierts_tsai.forecast import forecast_data, forecast_repr, eval_forecasting, naive_forecast, seasonal_naive_forecast, lag_ridge_forecast
+from functools import partial
+from numpy.lib.stride_tricks import sliding_window_view
+from fastai.torch_core import set_seed
+from tsai.tslearner import TSForecaster
+import tsai.inference # Learner.get_X_preds
+from tsai.data.preprocessing import TSForecasting
+from hierts_tsai.forecast import (forecast_data, forecast_repr, eval_forecasting, naive_forecast, seasonal_naive_forecast, lag_ridge_forecast,
+                                  lag_features, season_periods, forecast_row, forecast_learner)
 from hierts_tsai.iars import IARS
 from hierts_tsai.learner import pretrain
 from .runs import write_json
 from .stats import mean_std, paired
 
 # %% auto #0
-__all__ = ['OFFICIAL_RUNNER', 'METHODS', 'bench_data', 'ours_rows', 'baseline_rows', 'official_csv', 'official_rows',
+__all__ = ['PATCHTST', 'OFFICIAL_RUNNER', 'METHODS', 'bench_data', 'pretrain_timed', 'ours_rows', 'baseline_rows',
+           'protocol_windows', 'window_rows', 'tsai_rows', 'patchtst_rows', 'official_csv', 'official_rows',
            'method_lines', 'versus_official', 'forecast_table', 'merge_rows', 'forecast_runs']
 
 # %% ../nbs/40_forecast.ipynb #1f32f39a
@@ -32,6 +40,18 @@ def bench_data(
     return d, forecast_data(d, names if len(names) > 1 else names[0], tz=tz)
 
 # %% ../nbs/40_forecast.ipynb #b9d6235c
+def pretrain_timed(
+    fd, # the series (`ForecastData`)
+    mode:str='iars', # `IARS`'s strategy: 'full' (TS2Vec's loss) or 'iars' (the default `IARS()`), ...
+    seed:int=0, # random seed
+    iters:int=200, # pretraining iterations
+    precision:str='float32', # pinned, so that the processor does not decide
+)->tuple:
+    "A learner pretrained on the train slice of `fd`, and the seconds it took"
+    t0 = time.perf_counter()
+    learn = pretrain(fd.data[..., fd.train].astype(np.float32), n_iters=iters, cbs=IARS(mode), seed=seed, precision=precision)
+    return learn, time.perf_counter() - t0
+
 def ours_rows(
     fd, # the series (`ForecastData`)
     mode:str='iars', # `IARS`'s strategy: 'full' (TS2Vec's loss) or 'iars' (the default `IARS()`), ...
@@ -39,34 +59,127 @@ def ours_rows(
     iters:int=200, # pretraining iterations
     horizons:tuple=(24, 48, 96, 288, 672), # steps ahead
     precision:str='float32', # pinned, so that the processor does not decide
+    pretrained:tuple|None=None, # (learner, seconds) of `pretrain_timed`, if already pretrained
 )->list[dict]:
-    "Rows of the forecasting protocol for an encoder this package pretrains on the train slice"
-    t0 = time.perf_counter()
-    learn = pretrain(fd.data[..., fd.train].astype(np.float32), n_iters=iters, cbs=IARS(mode), seed=seed, precision=precision)
-    fit_s = time.perf_counter() - t0
+    "Rows of the forecasting protocol for an encoder this package pretrains on the train slice: TS2Vec's ridge (`mode`) and the ridge over the seasonal naive (`mode+seasonal`)"
+    learn, fit_s = pretrained or pretrain_timed(fd, mode, seed, iters, precision)
     t0 = time.perf_counter()
     z = forecast_repr(learn, fd)
     encode_s = time.perf_counter() - t0
-    rows = eval_forecasting(z, fd, horizons)
-    return [dict(method=mode, seed=seed, iters=iters, precision=precision, fit_s=fit_s, s_per_iter=fit_s / iters, encode_s=encode_s, **r)
-            for r in rows]
+    runs = {mode: None, f'{mode}+seasonal': 'auto'} if fd.step is not None else {mode: None}
+    return [dict(method=m, seed=seed, iters=iters, precision=precision, fit_s=fit_s, s_per_iter=fit_s / iters, encode_s=encode_s, **r)
+            for m, seasonal in runs.items() for r in eval_forecasting(z, fd, horizons, seasonal=seasonal)]
 
 # %% ../nbs/40_forecast.ipynb #3bffe022
 def baseline_rows(
     fd, # the series
     horizons:tuple=(24, 48, 96, 288, 672), # steps ahead
-    day:int=48, # steps in a day
+    periods:tuple|None=None, # the seasons in steps (default: a day and a week, from the timestamps: `season_periods`)
 )->list[dict]:
-    "Rows of the naive, seasonal naive (a day, a week) and lag-ridge forecasts"
-    runs = {'naive': lambda: naive_forecast(fd, horizons), f'seasonal-{day}': lambda: seasonal_naive_forecast(fd, day, horizons),
-            f'seasonal-{7 * day}': lambda: seasonal_naive_forecast(fd, 7 * day, horizons),
-            f'lag-ridge-{7 * day}': lambda: lag_ridge_forecast(fd, horizons, 7 * day)}
+    "Rows of the naive, the seasonal naive of each season, ridge on the last season's lags, and that ridge over the seasonal naive"
+    periods = [p for p in (season_periods(fd) if periods is None else periods) if p > 1]
+    if not periods: raise ValueError("baseline_rows needs a season longer than one step: give periods, e.g. periods=(24, 168)")
+    L = max(periods)
+    runs = {'naive': lambda: naive_forecast(fd, horizons), **{f'seasonal-{p}': partial(seasonal_naive_forecast, fd, p, horizons) for p in periods},
+            f'lag-ridge-{L}': lambda: lag_ridge_forecast(fd, horizons, L),
+            f'lag-ridge-{L}+seasonal': lambda: eval_forecasting(lag_features(fd, L), fd, horizons, padding=L - 1, seasonal=[1] + periods)}
     out = []
     for name, run in runs.items():
         t0 = time.perf_counter()
         rows = run()
         out += [dict(method=name, seed=None, fit_s=time.perf_counter() - t0, **r) for r in rows]
     return out
+
+# %% ../nbs/40_forecast.ipynb #73bd59ef
+def protocol_windows(
+    fd, # the series
+    part:str, # 'train', 'valid' or 'test'
+    history:int=336, # steps in each input window
+    horizon:int=672, # steps ahead predicted
+    stride:int=1, # steps between the windows' ends
+)->tuple:
+    "Windows (n, channels, history) of `fd.data` ending at `t`, the next `horizon` targets (n, n_targets, horizon), and `t`: every `t` of the slice whose future lies inside it"
+    s = getattr(fd, part)
+    first = max(s.start, history - 1) if part == 'train' else s.start   # valid and test windows reach back into the slice before
+    t = np.arange(first, s.stop - horizon, stride)
+    if not len(t): raise ValueError(f"the {part} slice ({s.stop - s.start} timestamps) leaves no window of {history} steps with {horizon} ahead")
+    idx = t[:, None] + np.arange(-history + 1, 1)
+    X = fd.data[0][:, idx].transpose(1, 0, 2).astype(np.float32)
+    Y = fd.y[:, t[:, None] + np.arange(1, horizon + 1)].transpose(1, 0, 2).astype(np.float32)
+    return X, Y, t
+
+def window_rows(
+    learn, # a trained tsai forecaster whose input is `protocol_windows`' X (or its `channels`)
+    fd, # the series
+    horizons:tuple=(24, 48, 96, 288, 672), # steps ahead, each at most the learner's horizon
+    history:int=336, # its window
+    channels:list|None=None, # the channels of X it reads (default: all)
+)->list[dict]:
+    "Rows of the protocol's test rows for a forecaster of the longest horizon: for horizon h, its first h steps at every `t` with h steps ahead"
+    X, Y, t = protocol_windows(fd, 'test', history, min(horizons))
+    X = X if channels is None else X[:, channels]
+    with learn.no_bar(): P = learn.get_X_preds(X, with_decoded=False)[0].numpy().reshape(len(X), len(fd.targets), -1)
+    rows = []
+    for h in horizons:
+        n = fd.test.stop - h - fd.test.start                             # the test rows with h steps ahead
+        true = sliding_window_view(fd.y[:, fd.test.start + 1:fd.test.stop], h, axis=-1).transpose(1, 0, 2)
+        rows.append(forecast_row(P[:n, :, :h], true[:n], fd))
+    return rows
+
+def _fit_forecaster(learn, epochs:int, freeze_epochs:int, lr:float)->float:
+    "Train `learn` (fine-tune when `freeze_epochs`), quietly; the seconds"
+    t0 = time.perf_counter()
+    with learn.no_bar(), learn.no_logging():
+        if freeze_epochs: learn.fine_tune(epochs, lr, freeze_epochs=freeze_epochs)
+        else: learn.fit_one_cycle(epochs, lr)
+    return time.perf_counter() - t0
+
+def tsai_rows(
+    learn, # a `TS2VecLearner` pretrained on the train slice of `fd`
+    fd, # the series
+    name:str, # the method's name in the rows
+    seed:int=0, # random seed of the fine-tuning
+    horizons:tuple=(24, 48, 96, 288, 672), # steps ahead
+    history:int=336, # steps in each window (a week of half-hours, the issue's)
+    stride:int=4, # steps between training windows
+    epochs:int=2, # fine-tuning epochs after one with the encoder frozen
+    lr:float=2e-3, # fastai's `fine_tune` default
+    bs:int=64, # windows per batch
+)->list[dict]:
+    "Rows of tsai's forecaster with the pretrained encoder as backbone (`forecast_learner`), fine-tuned on train windows of the longest horizon, on the standardised scale pretraining saw"
+    H = max(horizons)
+    (Xt, yt, _), (Xv, yv, _) = [protocol_windows(fd, p, history, H, stride) for p in ('train', 'valid')]
+    with tempfile.TemporaryDirectory() as tmp:
+        w = learn.save_encoder(Path(tmp) / 'enc.pth')
+        set_seed(seed, reproducible=True)
+        fl = forecast_learner(np.concatenate([Xt, Xv]), np.concatenate([yt, yv]), (list(range(len(Xt))), list(range(len(Xt), len(Xt) + len(Xv)))),
+                              w, targets=list(range(fd.n_covariates, fd.data.shape[1])),
+                              window_norm=False, bs=bs, seed=seed)
+    fit_s = _fit_forecaster(fl, epochs, 1, lr)
+    return [dict(method=name, seed=seed, fit_s=fit_s, epochs=epochs + 1, **r) for r in window_rows(fl, fd, horizons, history)]
+
+PATCHTST = dict(n_layers=3, n_heads=16, d_model=128, d_ff=256, dropout=0.2, attn_dropout=0., patch_len=16, stride=8) # PatchTST/42's
+
+def patchtst_rows(
+    fd, # the series
+    seed:int=0, # random seed
+    horizons:tuple=(24, 48, 96, 288, 672), # steps ahead
+    history:int=336, # steps in each window (PatchTST/42's look-back)
+    stride:int=4, # steps between training windows
+    epochs:int=4, # capped so that a run takes minutes on a CPU
+    lr:float=1e-3, # one cycle's maximum
+    bs:int=64, # windows per batch
+    arch_config:dict=PATCHTST, # PatchTST's arguments
+)->list[dict]:
+    "Rows of tsai's `PatchTST` trained from scratch on the targets' windows (channel-independent, RevIN), one model for the longest horizon"
+    from tsai.models.PatchTST import PatchTST
+    H, ch = max(horizons), list(range(fd.n_covariates, fd.data.shape[1]))
+    (Xt, yt, _), (Xv, yv, _) = [protocol_windows(fd, p, history, H, stride) for p in ('train', 'valid')]
+    set_seed(seed, reproducible=True)
+    fl = TSForecaster(np.concatenate([Xt, Xv])[:, ch], np.concatenate([yt, yv]), splits=(list(range(len(Xt))), list(range(len(Xt), len(Xt) + len(Xv)))),
+                      tfms=[None, TSForecasting()], arch=PatchTST, arch_config=dict(arch_config), bs=bs, seed=seed)
+    fit_s = _fit_forecaster(fl, epochs, 0, lr)
+    return [dict(method='patchtst', seed=seed, fit_s=fit_s, epochs=epochs, **r) for r in window_rows(fl, fd, horizons, history, ch)]
 
 # %% ../nbs/40_forecast.ipynb #cd184073
 OFFICIAL_RUNNER = """
@@ -199,19 +312,25 @@ def merge_rows(
     return rows
 
 # %% ../nbs/40_forecast.ipynb #33bfb95b
-METHODS = ('baselines', 'full', 'iars', 'official')
+METHODS = ('baselines', 'full', 'iars', 'full-tsai', 'iars-tsai', 'patchtst', 'official')
 
-def _run(method, d, fd, targets, setting, seed, iters, horizons, official, tz, threads)->list[dict]:
+def _run(method, d, fd, targets, setting, seed, iters, horizons, official, tz, threads, cache:dict)->list[dict]:
+    "The rows of one method and seed; `cache` keeps each pretrained encoder for its other methods"
     if method == 'baselines': return baseline_rows(fd, horizons)
     if method == 'official': return [r for r in official_rows(official, d, targets, setting, seed, iters, tz, threads) if r['horizon'] in horizons]
-    return ours_rows(fd, method, seed, iters, horizons)
+    if method == 'patchtst': return patchtst_rows(fd, seed, horizons)
+    mode = method.removesuffix('-tsai')
+    if (mode, seed) not in cache: cache[(mode, seed)] = pretrain_timed(fd, mode, seed, iters)
+    learn, fit_s = cache[(mode, seed)]
+    if method == mode: return ours_rows(fd, mode, seed, iters, horizons, pretrained=(learn, fit_s))
+    return [dict(r, iters=iters, pretrain_s=fit_s) for r in tsai_rows(learn, fd, method, seed, horizons)]
 
 def forecast_runs(
     data, # an .npz of one series (targets and `time`)
     targets:list=('demand', 'temperature'), # the variables to predict; 'univariate' keeps the first
     tz:str|None=None, # the local clock of the time features
     settings:list=('univariate',), # 'univariate', 'multivariate'
-    methods:list=METHODS, # 'baselines', 'full', 'iars', 'official'
+    methods:list=METHODS, # 'baselines', 'full', 'iars' (each with '+seasonal'), 'full-tsai', 'iars-tsai', 'patchtst', 'official'
     seeds:list=(0,), # seeds of the trained methods (the baselines run once)
     iters:int=200, # pretraining iterations of every trained method
     horizons:tuple=(24, 48, 96, 288, 672), # steps ahead
@@ -227,9 +346,12 @@ def forecast_runs(
     name, rows = Path(data).stem, []
     for setting in settings:
         d, fd = bench_data(data, targets, setting, tz)
-        for m in methods:
-            for seed in ([None] if m == 'baselines' else seeds):
-                new = [dict(dataset=name, setting=setting, **r) for r in _run(m, d, fd, targets, setting, seed, iters, horizons, official, tz, threads)]
+        for seed in seeds:
+            cache = {}
+            for m in methods:
+                if m == 'baselines' and seed != seeds[0]: continue
+                new = [dict(dataset=name, setting=setting, **r) for r in _run(m, d, fd, targets, setting, None if m == 'baselines' else seed,
+                                                                            iters, horizons, official, tz, threads, cache)]
                 rows = merge_rows(json_path, new) if json_path else rows + new
                 if not quiet: print(f"  {name} {setting} {m} seed {seed}: MSE {np.mean([r['mse'] for r in new]):.4f}", file=sys.stderr, flush=True)
     return rows
