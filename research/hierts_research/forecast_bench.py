@@ -244,7 +244,7 @@ def official_rows(
     "Rows of official TS2Vec's own forecasting code (`train.py --eval`), run in a fresh process on the CPU"
     official = Path(official).resolve()
     if not (official / 'train.py').exists(): raise ValueError(f"{official} is not a clone of zhihanyue/ts2vec (no train.py there)")
-    name = official_csv(d, targets, official, tz)
+    name = official_csv(d, targets, official, tz, f'hierts_forecast_{setting}')  # one CSV per setting: runs may go side by side
     run = f"hierts_{setting}_s{seed}_i{iters}"
     loader = 'forecast_csv_univar' if setting == 'univariate' else 'forecast_csv'
     with tempfile.NamedTemporaryFile('w', suffix='.py', delete=False) as f: f.write(OFFICIAL_RUNNER)
