@@ -13,7 +13,8 @@ from .core import quiet as quietly
 # %% auto #0
 __all__ = ['posix_option', 'command_parser', 'run_command', 'data_options', 'epoch_lines', 'hierts_pretrain', 'describe_data',
            'fit_for_output', 'evaluate_encoder', 'pretrain_main', 'read_anomaly_npz', 'describe_split',
-           'hierts_anomaly', 'check_anomaly_options', 'report_anomalies', 'anomaly_main']
+           'hierts_anomaly', 'check_anomaly_options', 'report_anomalies', 'anomaly_main', 'read_series',
+           'forecast_horizons', 'hierts_forecast', 'forecast_main']
 
 # %% ../nbs/13_cli.ipynb #98a5a948
 def posix_option(
@@ -239,3 +240,121 @@ def _write_anomaly(out, save, det, s, scores, flags):
         print(f"detector saved to {save} (AnomalyDetector.load; new points: difference {s.n_diff} time(s), standardise with the saved mean and std)")
 
 def anomaly_main(): sys.exit(run_command(hierts_anomaly))
+
+# %% ../nbs/13_cli.ipynb #579ad4a6
+def read_series(
+    path:str, # an .npz of 1-D arrays (one per variable) or a CSV with a header row
+)->dict:
+    "The columns of one series as a dict name → 1-D array; dates of a CSV's date-like column become datetime64"
+    import numpy as np, pandas as pd, zipfile
+    p = Path(path)
+    if not p.exists(): raise FileNotFoundError(f"{path} does not exist")
+    if p.suffix.lower() == '.csv':
+        try: df = pd.read_csv(p)
+        except Exception as e: raise ValueError(f"{path} is not a CSV pandas can read ({type(e).__name__}: {str(e)[:200]})") from None
+        d = {}
+        for c in df.columns:
+            v = df[c]
+            if v.dtype == object or pd.api.types.is_string_dtype(v.dtype):
+                try: v = pd.to_datetime(v)
+                except (ValueError, TypeError): raise ValueError(f"column {c!r} of {path} holds text that is not dates: forecasting reads numbers and timestamps") from None
+                if v.dt.tz is not None: v = v.dt.tz_convert('UTC').dt.tz_localize(None)
+            d[str(c)] = v.to_numpy()
+        return d
+    try: f = np.load(p, allow_pickle=False)
+    except (OSError, ValueError, zipfile.BadZipFile) as e: raise ValueError(f"{path} is neither a CSV nor an .npz numpy can read ({e})") from None
+    if not hasattr(f, 'files'): raise ValueError(f"{path} holds one array, not an .npz of named columns")
+    return {k: f[k] for k in f.files}
+
+def forecast_horizons(
+    step:float|None, # seconds between timestamps (`None`: unknown)
+)->tuple:
+    "TS2Vec's horizons: (24, 48, 168, 336, 720) for hourly or coarser data, (24, 48, 96, 288, 672) for finer or undated data"
+    return (24, 48, 168, 336, 720) if step is not None and step >= 3600 else (24, 48, 96, 288, 672)
+
+def _horizons(s:str|None)->tuple|None:
+    if s is None: return None
+    try: hs = tuple(int(h) for h in str(s).split(','))
+    except ValueError: raise ValueError(f"--horizons must be comma-separated steps, e.g. 24,48,96, got {s!r}") from None
+    if not hs or min(hs) < 1: raise ValueError(f"--horizons must be positive steps, got {s!r}")
+    return hs
+
+def _seasonal(s:str)->object:
+    if s in ('none', 'None', ''): return None
+    if s == 'auto': return 'auto'
+    try: return [int(p) for p in s.split(',')]
+    except ValueError: raise ValueError(f"--seasonal must be 'auto', 'none' or comma-separated periods in steps (e.g. 48,336), got {s!r}") from None
+
+# %% ../nbs/13_cli.ipynb #52b9fb31
+@call_parse
+def hierts_forecast(
+    data:str, # an .npz of 1-D arrays or a CSV: the target(s), optionally timestamps and known covariates
+    target:str=None, # the variable(s) to predict, comma-separated (default: the first column that is not the time)
+    covariates:str=None, # known covariates (e.g. holiday), comma-separated: inputs, not predicted
+    time:str='time', # the timestamps (Unix seconds, datetime64 or a CSV's dates) for TS2Vec's time features; 'none': none
+    tz:str=None, # the local clock of the time features for Unix seconds (e.g. Australia/Melbourne)
+    horizons:str=None, # steps ahead, comma-separated (default: TS2Vec's, see `forecast_horizons`)
+    seasonal:str='none', # 'none': TS2Vec's ridge; 'auto' or periods (48,336): a ridge on the residual over the seasonal naive, period chosen on valid
+    mode:str='iars', # pretraining: 'iars', 'full' (TS2Vec), ... as in hierts_pretrain
+    iters:int=None, # training iterations (default: TS2Vec's, 200 or 600)
+    seed:int=0, # random seed
+    bs:int=8, # batch size
+    repr_dims:int=320, # representation size
+    precision:str='auto', # 'auto', 'float32' or 'bfloat16'
+    padding:int=200, # past timestamps each representation sees
+    save:str=None, # save the forecaster (encoder, ridges, scalers) to this file (`Forecaster.load`)
+    encoder:str=None, # save the encoder in tsai's layout to this file (`forecast_learner`, `ts_learner(pretrained=True)`)
+    out:str=None, # write the forecast of the next steps after the series' end (longest horizon) to this CSV
+    quiet:store_true=False, # no progress bars and no epoch lines
+    device:str=None, # 'cpu' or 'cuda' (default: CUDA when there is one)
+):
+    "Pretrain on the train slice of one series and print TS2Vec's forecasting protocol (MSE/MAE per horizon) beside the naive forecasts"
+    import numpy as np, pandas as pd
+    from hierts_tsai.learner import quiet_learner
+    from hierts_tsai.iars import IARS
+    from hierts_tsai.forecast import (forecast_data, forecast_repr, eval_forecasting, naive_forecast, seasonal_naive_forecast, season_periods,
+                                      check_periods, check_horizon, Forecaster)
+    if iters is not None and iters < 1: raise ValueError(f"--iters must be at least 1, got {iters}")
+    if padding < 0: raise ValueError(f"--padding must be at least 0, got {padding}")
+    hs, seas, cb = _horizons(horizons), _seasonal(seasonal), IARS(mode)
+    d = read_series(data)
+    time = None if time in ('none', 'None', '') else time
+    if time is not None and time not in d:
+        if time != 'time': raise ValueError(f"no variable {time!r} in the data; it has {list(d)} (give --time none for no time features)")
+        print(f"no 'time' column: no time features (give --time NAME for the timestamps)"); time = None
+    if tz is not None and time is not None and np.issubdtype(np.asarray(d[time]).dtype, np.datetime64) and Path(data).suffix.lower() == '.csv':
+        raise ValueError("--tz is for Unix-second timestamps; a CSV's dates are read on the clock they are written in: leave --tz out")
+    names = [c for c in d if c != time]
+    targets = target.split(',') if target else names[:1]
+    if not targets: raise ValueError(f"{data} has no column to predict besides the time")
+    fd = forecast_data(d, targets if len(targets) > 1 else targets[0], covariates.split(',') if covariates else (), time, tz)
+    hs = hs or forecast_horizons(fd.step)
+    ps = check_periods(fd, seas)
+    for h in hs: check_horizon(fd, h, max([padding] + [p - 1 for p in ps]))  # refuse before training
+    T = fd.data.shape[-1]
+    print(f"{Path(data).name}: {T} timestamps, predicting {', '.join(fd.targets)} from {fd.data.shape[1]} channels "
+          f"({fd.n_covariates - len(fd.covariates)} time features, {len(fd.covariates)} covariates); train/valid/test "
+          f"{fd.train.stop}/{fd.valid.stop - fd.valid.start}/{T - fd.test.start}")
+    learn = quiet_learner(fd.data[..., fd.train].astype(np.float32), cbs=cb, seed=seed, bs=bs, repr_dims=repr_dims, device=device, precision=precision)
+    fit_s = fit_for_output(learn, iters, quiet)
+    print(f"trained {learn.train_iter} iterations ({mode}: {cb.describe()}) on the train slice in {fit_s:.1f} s; precision {learn.describe_precision()}")
+    z = forecast_repr(learn, fd, padding)
+    rows = [dict(method=mode + ('' if seas is None else '+seasonal'), **r) for r in eval_forecasting(z, fd, hs, padding, seas)]
+    rows += [dict(method='naive', **r) for r in naive_forecast(fd, hs)]
+    for p in [p for p in (season_periods(fd) if fd.step else ()) if p > 1]: rows += [dict(method=f'seasonal-{p}', **r) for r in seasonal_naive_forecast(fd, p, hs)]
+    table = pd.DataFrame(rows).pivot_table(index='horizon', columns='method', values=['mse', 'mae'], sort=False)
+    print("MSE and MAE on the test slice, standardised with the train slice's statistics:")
+    print(table.round(4).to_string())
+    if seas is not None: print("seasons chosen on valid (steps): " + ', '.join(f"{r['horizon']} ahead: {r['period']}" for r in rows[:len(hs)]))
+    if encoder: print(f"encoder saved to {learn.save_encoder(encoder)} (tsai layout)")
+    if save or out:
+        fc = Forecaster.fit(learn, fd, hs, padding, seasonal=seas)
+        if save: print(f"forecaster saved to {fc.save(save)} (Forecaster.load)")
+        if out:
+            H = max(hs); nxt = fc.predict(d, H)
+            Path(out).parent.mkdir(parents=True, exist_ok=True)
+            pd.DataFrame({'step': np.arange(1, H + 1), **{n: nxt[i] for i, n in enumerate(fd.targets)}}).to_csv(out, index=False)
+            print(f"the next {H} values after the series' end written to {out}")
+    return rows
+
+def forecast_main(): sys.exit(run_command(hierts_forecast))
