@@ -22,7 +22,7 @@ def test_the_wheel_holds_the_library_and_no_research_code(wheel):
     assert not [n for n in names if 'harness' in n or 'hierts_research' in n], [n for n in names if 'research' in n or 'harness' in n]
     entry = next(n for n in names if n.endswith('entry_points.txt'))
     scripts = zipfile.ZipFile(wheel).read(entry).decode()
-    assert 'hierts_pretrain' in scripts and 'hierts_bench' not in scripts
+    assert all(c in scripts for c in ('hierts_pretrain', 'hierts_anomaly', 'hierts_forecast')) and 'hierts_bench' not in scripts
 
 def test_research_code_does_not_import_from_an_installed_wheel(wheel, tmp_path):
     "Installed from the wheel alone (no site-packages, no checkout on the path), `hierts_tsai` imports and the research side does not"
