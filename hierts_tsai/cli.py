@@ -14,7 +14,7 @@ from .core import quiet as quietly
 __all__ = ['posix_option', 'command_parser', 'run_command', 'data_options', 'epoch_lines', 'hierts_pretrain', 'describe_data',
            'fit_for_output', 'evaluate_encoder', 'pretrain_main', 'read_anomaly_npz', 'describe_split',
            'hierts_anomaly', 'check_anomaly_options', 'report_anomalies', 'anomaly_main', 'read_series',
-           'forecast_horizons', 'hierts_forecast', 'forecast_main']
+           'forecast_horizons', 'hierts_forecast', 'forecast_setup', 'report_forecast', 'forecast_main']
 
 # %% ../nbs/13_cli.ipynb #98a5a948
 def posix_option(
@@ -309,52 +309,68 @@ def hierts_forecast(
     device:str=None, # 'cpu' or 'cuda' (default: CUDA when there is one)
 ):
     "Pretrain on the train slice of one series and print TS2Vec's forecasting protocol (MSE/MAE per horizon) beside the naive forecasts"
-    import numpy as np, pandas as pd
+    import numpy as np
     from hierts_tsai.learner import quiet_learner
     from hierts_tsai.iars import IARS
-    from hierts_tsai.forecast import (forecast_data, forecast_repr, eval_forecasting, naive_forecast, seasonal_naive_forecast, season_periods,
-                                      check_periods, check_horizon, Forecaster)
+    from hierts_tsai.forecast import forecast_repr, eval_forecasting
     if iters is not None and iters < 1: raise ValueError(f"--iters must be at least 1, got {iters}")
     if padding < 0: raise ValueError(f"--padding must be at least 0, got {padding}")
-    hs, seas, cb = _horizons(horizons), _seasonal(seasonal), IARS(mode)
+    seas, cb = _seasonal(seasonal), IARS(mode)
+    d, fd, hs = forecast_setup(data, target, covariates, time, tz, _horizons(horizons), seas, padding)
+    learn = quiet_learner(fd.data[..., fd.train].astype(np.float32), cbs=cb, seed=seed, bs=bs, repr_dims=repr_dims, device=device, precision=precision)
+    fit_s = fit_for_output(learn, iters, quiet)
+    print(f"trained {learn.train_iter} iterations ({mode}: {cb.describe()}) on the train slice in {fit_s:.1f} s; precision {learn.describe_precision()}")
+    rows = [dict(method=mode + ('' if seas is None else '+seasonal'), **r) for r in eval_forecasting(forecast_repr(learn, fd, padding), fd, hs, padding, seas)]
+    rows = report_forecast(rows, fd, hs, seas)
+    if encoder: print(f"encoder saved to {learn.save_encoder(encoder)} (tsai layout)")
+    if save or out: _save_forecaster(learn, d, fd, hs, padding, seas, save, out)
+    return rows
+
+def forecast_setup(data:str, target, covariates, time, tz, hs, seas, padding:int)->tuple:
+    "The columns of `data`, its `ForecastData` and the horizons, each checked before any training (the options as `hierts_forecast`'s)"
+    import numpy as np
+    from hierts_tsai.forecast import forecast_data, check_periods, check_horizon
     d = read_series(data)
     time = None if time in ('none', 'None', '') else time
     if time is not None and time not in d:
         if time != 'time': raise ValueError(f"no variable {time!r} in the data; it has {list(d)} (give --time none for no time features)")
-        print(f"no 'time' column: no time features (give --time NAME for the timestamps)"); time = None
-    if tz is not None and time is not None and np.issubdtype(np.asarray(d[time]).dtype, np.datetime64) and Path(data).suffix.lower() == '.csv':
+        print("no 'time' column: no time features (give --time NAME for the timestamps)"); time = None
+    if tz is not None and time is not None and Path(data).suffix.lower() == '.csv':
         raise ValueError("--tz is for Unix-second timestamps; a CSV's dates are read on the clock they are written in: leave --tz out")
-    names = [c for c in d if c != time]
-    targets = target.split(',') if target else names[:1]
+    targets = target.split(',') if target else [c for c in d if c != time][:1]
     if not targets: raise ValueError(f"{data} has no column to predict besides the time")
     fd = forecast_data(d, targets if len(targets) > 1 else targets[0], covariates.split(',') if covariates else (), time, tz)
     hs = hs or forecast_horizons(fd.step)
-    ps = check_periods(fd, seas)
-    for h in hs: check_horizon(fd, h, max([padding] + [p - 1 for p in ps]))  # refuse before training
+    for h in hs: check_horizon(fd, h, max([padding] + [p - 1 for p in check_periods(fd, seas)]))
     T = fd.data.shape[-1]
     print(f"{Path(data).name}: {T} timestamps, predicting {', '.join(fd.targets)} from {fd.data.shape[1]} channels "
           f"({fd.n_covariates - len(fd.covariates)} time features, {len(fd.covariates)} covariates); train/valid/test "
           f"{fd.train.stop}/{fd.valid.stop - fd.valid.start}/{T - fd.test.start}")
-    learn = quiet_learner(fd.data[..., fd.train].astype(np.float32), cbs=cb, seed=seed, bs=bs, repr_dims=repr_dims, device=device, precision=precision)
-    fit_s = fit_for_output(learn, iters, quiet)
-    print(f"trained {learn.train_iter} iterations ({mode}: {cb.describe()}) on the train slice in {fit_s:.1f} s; precision {learn.describe_precision()}")
-    z = forecast_repr(learn, fd, padding)
-    rows = [dict(method=mode + ('' if seas is None else '+seasonal'), **r) for r in eval_forecasting(z, fd, hs, padding, seas)]
-    rows += [dict(method='naive', **r) for r in naive_forecast(fd, hs)]
+    return d, fd, hs
+
+def report_forecast(rows:list, fd, hs:tuple, seas)->list:
+    "Print the test slice's MSE and MAE per horizon of `rows` beside the naive and seasonal naive forecasts; all the rows"
+    import pandas as pd
+    from hierts_tsai.forecast import naive_forecast, seasonal_naive_forecast, season_periods
+    n = len(rows)
+    rows = rows + [dict(method='naive', **r) for r in naive_forecast(fd, hs)]
     for p in [p for p in (season_periods(fd) if fd.step else ()) if p > 1]: rows += [dict(method=f'seasonal-{p}', **r) for r in seasonal_naive_forecast(fd, p, hs)]
     table = pd.DataFrame(rows).pivot_table(index='horizon', columns='method', values=['mse', 'mae'], sort=False)
     print("MSE and MAE on the test slice, standardised with the train slice's statistics:")
     print(table.round(4).to_string())
-    if seas is not None: print("seasons chosen on valid (steps): " + ', '.join(f"{r['horizon']} ahead: {r['period']}" for r in rows[:len(hs)]))
-    if encoder: print(f"encoder saved to {learn.save_encoder(encoder)} (tsai layout)")
-    if save or out:
-        fc = Forecaster.fit(learn, fd, hs, padding, seasonal=seas)
-        if save: print(f"forecaster saved to {fc.save(save)} (Forecaster.load)")
-        if out:
-            H = max(hs); nxt = fc.predict(d, H)
-            Path(out).parent.mkdir(parents=True, exist_ok=True)
-            pd.DataFrame({'step': np.arange(1, H + 1), **{n: nxt[i] for i, n in enumerate(fd.targets)}}).to_csv(out, index=False)
-            print(f"the next {H} values after the series' end written to {out}")
+    if seas is not None: print("seasons chosen on valid (steps): " + ', '.join(f"{r['horizon']} ahead: {r['period']}" for r in rows[:n]))
     return rows
+
+def _save_forecaster(learn, d:dict, fd, hs:tuple, padding:int, seas, save, out):
+    "Fit and save the forecaster to `save`, and write the next values after the series' end to the CSV `out`, each when given"
+    import numpy as np, pandas as pd
+    from hierts_tsai.forecast import Forecaster
+    fc = Forecaster.fit(learn, fd, hs, padding, seasonal=seas)
+    if save: print(f"forecaster saved to {fc.save(save)} (Forecaster.load)")
+    if out:
+        H = max(hs); nxt = fc.predict(d, H)
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame({'step': np.arange(1, H + 1), **{n: nxt[i] for i, n in enumerate(fd.targets)}}).to_csv(out, index=False)
+        print(f"the next {H} values after the series' end written to {out}")
 
 def forecast_main(): sys.exit(run_command(hierts_forecast))
