@@ -24,7 +24,8 @@ from .stats import mean_std, paired
 # %% auto #0
 __all__ = ['PATCHTST', 'OFFICIAL_RUNNER', 'METHODS', 'bench_data', 'pretrain_timed', 'ours_rows', 'baseline_rows',
            'protocol_windows', 'window_rows', 'tsai_rows', 'patchtst_rows', 'official_csv', 'official_rows',
-           'method_lines', 'versus_official', 'forecast_table', 'merge_rows', 'forecast_runs']
+           'method_lines', 'versus_official', 'forecast_table', 'versus_baseline', 'baseline_lines', 'merge_rows',
+           'forecast_runs']
 
 # %% ../nbs/40_forecast.ipynb #1f32f39a
 def bench_data(
@@ -276,14 +277,16 @@ def versus_official(rows:list[dict], method:str)->dict|None:
     seeds = sorted(set(a) & set(b))
     if not seeds: return None
     r = paired([a[s] for s in seeds], [b[s] for s in seeds]) if len(seeds) > 1 else dict(n=1, diff=a[seeds[0]] - b[seeds[0]])
-    fit = lambda m: np.mean([r['s_per_iter'] for r in rows if r['method'] == m and r['seed'] in seeds and r.get('s_per_iter')])
-    return dict(r, official_mse=float(np.mean([b[s] for s in seeds])), time_ratio=float(fit(method) / fit('official')), seeds=seeds)
+    fit = lambda m: [r['s_per_iter'] for r in rows if r['method'] == m and r['seed'] in seeds and r.get('s_per_iter')]
+    ratio = float(np.mean(fit(method)) / np.mean(fit('official'))) if fit(method) and fit('official') else None
+    return dict(r, official_mse=float(np.mean([b[s] for s in seeds])), time_ratio=ratio, seeds=seeds)
 
 # %% ../nbs/40_forecast.ipynb #1274f92b
 def forecast_table(
     rows:list[dict], # rows of `ours_rows`, `official_rows`, `baseline_rows`, with `setting`
+    baseline:str='seasonal-336', # the baseline every trained method is read against per horizon
 )->str:
-    "The markdown tables: every method per horizon, then each trained method against official TS2Vec"
+    "The markdown tables: every method per horizon, each trained method against official TS2Vec, and against `baseline` per horizon"
     head = ["| setting | method | horizon | runs | MSE | MAE | MSE raw | MAE raw |", "|---|---|---|---|---|---|---|---|"]
     body, vs = [], ["", "| setting | method − official | seeds | ΔMSE (mean over horizons) [95% CI] | p | CI / official MSE | s/iter ratio |",
                     "|---|---|---|---|---|---|---|"]
@@ -295,8 +298,37 @@ def forecast_table(
             if v is None: continue
             ci = f"{v['diff']:+.4f} [{v['ci_low']:+.4f}, {v['ci_high']:+.4f}]" if 'ci_low' in v else f"{v['diff']:+.4f} (one seed)"
             rel = f"[{v['ci_low'] / v['official_mse']:+.1%}, {v['ci_high'] / v['official_mse']:+.1%}]" if 'ci_low' in v else f"{v['diff'] / v['official_mse']:+.1%}"
-            vs.append(f"| {setting} | {m} | {len(v['seeds'])} | {ci} | {v.get('p', float('nan')):.3g} | {rel} | {v['time_ratio']:.2f} |")
-    return '\n'.join(head + body + (vs if len(vs) > 3 else []))
+            t = '—' if v['time_ratio'] is None else f"{v['time_ratio']:.2f}"
+            vs.append(f"| {setting} | {m} | {len(v['seeds'])} | {ci} | {v.get('p', float('nan')):.3g} | {rel} | {t} |")
+    hs = sorted({r['horizon'] for r in rows})
+    bl = [f"| setting | method − {baseline} | seeds | " + ' | '.join(f'ΔMSE {h} (worst seed)' for h in hs) + " | every seed ahead |",
+          '|---|---|---|' + '---|' * len(hs) + '---|']
+    for setting in dict.fromkeys(r['setting'] for r in rows): bl += baseline_lines([r for r in rows if r['setting'] == setting], setting, baseline)
+    return '\n'.join(head + body + (vs if len(vs) > 3 else []) + ([''] + bl if len(bl) > 2 else []))
+
+# %% ../nbs/40_forecast.ipynb #f21ca6ba
+def versus_baseline(
+    rows:list[dict], # rows of one setting
+    method:str, # a trained method (seeds)
+    baseline:str, # a baseline without seeds, e.g. 'seasonal-336'
+)->list[dict]:
+    "Per horizon: `method`'s MSE minus `baseline`'s on every seed, its mean, and whether every seed is ahead (below)"
+    base = {r['horizon']: r['mse'] for r in rows if r['method'] == baseline}
+    out = []
+    for h in sorted(base):
+        d = [r['mse'] - base[h] for r in rows if r['method'] == method and r['horizon'] == h]
+        if d: out.append(dict(horizon=h, n=len(d), diff=float(np.mean(d)), worst=float(max(d)), ahead=bool(max(d) < 0)))
+    return out
+
+def baseline_lines(rows:list[dict], setting:str, baseline:str)->list[str]:
+    "Markdown rows: each trained method against `baseline` per horizon (mean ΔMSE over seeds, the worst seed's), and at how many horizons every seed is ahead"
+    out = []
+    for m in dict.fromkeys(r['method'] for r in rows if r['seed'] is not None):
+        v = versus_baseline(rows, m, baseline)
+        if not v: continue
+        cells = ' | '.join(f"{x['diff']:+.3f} ({x['worst']:+.3f})" for x in v)
+        out.append(f"| {setting} | {m} | {v[0]['n']} | {cells} | {sum(x['ahead'] for x in v)} of {len(v)} |")
+    return out
 
 # %% ../nbs/40_forecast.ipynb #e7081bf1
 def merge_rows(
