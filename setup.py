@@ -1,7 +1,7 @@
 from configparser import ConfigParser
-import setuptools
+import os, setuptools
 
-# note: all settings are in settings.ini; edit there, not here
+# note: all settings are in settings.ini; edit there, not here (research/setup.py runs this file on research/settings.ini)
 config = ConfigParser(delimiters=['='])
 config.read('settings.ini', encoding='utf-8')
 cfg = config['DEFAULT']
@@ -39,7 +39,7 @@ setuptools.setup(
     extras_require={ 'dev': dev_requirements },
     dependency_links = cfg.get('dep_links','').split(),
     python_requires  = '>=' + cfg['min_python'],
-    long_description = open('README.md', encoding='utf-8').read(),
+    long_description = open('README.md', encoding='utf-8').read() if os.path.exists('README.md') else cfg['description'],
     long_description_content_type = 'text/markdown',
     zip_safe = False,
     entry_points = {

@@ -7,7 +7,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 import numpy as np
-from .core import check_series, check_labels
+from .core import check_series, check_labels, check_int
 
 # %% auto #0
 __all__ = ['KEYS', 'check_dataset', 'is_labelled', 'load_npz', 'load_ts', 'load_ts_pair', 'bundled_path', 'load_ucr', 'as_splits',
@@ -162,7 +162,7 @@ def synthetic_dataset(
     seed:int=0, # random seed
 )->dict:
     "A labelled dataset of synthetic long series, (n, c_in, T) float32"
-    if T < 2: raise ValueError(f"synthetic series need T >= 2, got {T}")
+    check_int('T', T, 2, 'timestamps per synthetic series')
     rng = np.random.default_rng(seed)
     freqs = rng.uniform(2, 40, size=(n_classes, c_in, 3))
     t = np.linspace(0, 1, T, dtype=np.float32)

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from .core import check_series, untyped, is_int, kept
+from .core import check_series, untyped, is_int, check_int, kept
 
 # %% auto #0
 __all__ = ['pool_repr', 'check_window', 'embed_windows', 'causal_windows', 'last_repr', 'causal_encode', 'encoding_dl',
@@ -38,8 +38,7 @@ def check_window(
     window, # timestamps per encoding window
 )->int|None:
     "`window` if it is a positive int or `None`, else one `ValueError` saying what is allowed"
-    if window is None or (is_int(window) and window >= 1): return window
-    raise ValueError(f"window must be a positive int (timestamps encoded at a time) or None (whole series), got {window!r}")
+    return check_int('window', window, what='timestamps encoded at a time', none='whole series')
 
 def embed_windows(
     net, # a `ContrastiveModel`
@@ -98,8 +97,7 @@ def last_repr(
 # %% ../nbs/08_encode.ipynb #ee94c1b1
 def _check_causal(x, padding, bs, c_in)->Tensor:
     "`x` as a float tensor (batch, channels, time), or one `ValueError` naming what is wrong"
-    if not is_int(padding) or padding < 0: raise ValueError(f"padding must be an int >= 0 (timestamps before t that t's window holds), got {padding!r}")
-    if not is_int(bs) or bs < 1: raise ValueError(f"bs must be a positive int (windows per forward pass), got {bs!r}")
+    check_int('padding', padding, 0, "timestamps before t that t's window holds"); check_int('bs', bs, what='windows per forward pass')
     x = untyped(torch.as_tensor(x))
     if x.ndim != 3: raise ValueError(f"x must be (batch, channels, time), got shape {tuple(x.shape)}")
     if c_in is not None and x.shape[1] != c_in: raise ValueError(f"the encoder takes {c_in} channels but x has {x.shape[1]} (shape {tuple(x.shape)})")
@@ -138,7 +136,7 @@ def encoding_dl(
 ):
     "A DataLoader of `X` through `dls`' transforms (tsai's `dls.valid.new_dl`); a DataLoader is returned as it is"
     if hasattr(X, 'one_batch') or isinstance(X, torch.utils.data.DataLoader): return X
-    if not is_int(bs) or bs < 1: raise ValueError(f"bs must be a positive int (series per batch), got {bs!r}")
+    check_int('bs', bs, what='series per batch')
     X = check_series(X, 'X', c_in=c_in)
     if hasattr(dls.valid, 'new_dl'): return dls.valid.new_dl(X, bs=bs)
     return [(torch.from_numpy(X[i:i + bs]),) for i in range(0, len(X), bs)] # DataLoaders without tsai's `new_dl`

@@ -18,15 +18,16 @@ from fastai.torch_core import get_model, rank_distrib, num_distrib, distrib_barr
 from fastai.learner import Learner, load_model
 from fastai.callback.core import CancelEpochException
 from fastai.optimizer import OptimWrapper
-from .core import check_series, check_labels, untyped, quiet, is_int, weights_file, DistributedTrainer
-from .losses import HierarchicalContrastiveLoss, default_max_dense
+from .core import check_series, check_labels, untyped, quiet, check_int, weights_file, DistributedTrainer
+from .losses import HierarchicalContrastiveLoss, default_max_dense, levels_with_terms, no_term_error
 from .encoder import TS2VecEncoder, ContrastiveModel, contrastive_model, encoder_weights
 from .augment import split_sections
 from .callbacks import TS2VecViews, SWA, IterLimit, Autocast, default_n_iters, choose_precision
 from .encode import encode_dl, encoding_dl
 
 # %% auto #0
-__all__ = ['tf32_ctx', 'train_series', 'check_training_data', 'TS2VecLearner', 'ts2vec_learner', 'quiet_learner', 'pretrain']
+__all__ = ['tf32_ctx', 'train_series', 'check_training_data', 'check_crops', 'TS2VecLearner', 'ts2vec_learner', 'quiet_learner',
+           'pretrain']
 
 # %% ../nbs/07_learner.ipynb #cb2344ed
 @contextmanager
@@ -58,8 +59,9 @@ def train_series(
 
 def check_training_data(
     dls, # the DataLoaders a learner trains on
+    max_train_length:int|None=None, # the learner's: long series are cut into sections per batch (see `TS2VecPrep`)
 )->bool:
-    "Check the training and validation series (`check_series`; a batch to train on); warn about series NaN everywhere. Whether either set holds NaN"
+    "Check the training and validation series (`check_series`; a batch to train on); warn about series or sections NaN everywhere. Whether either set holds NaN"
     X = check_series(train_series(dls), 'the training set', min_length=2)
     V = check_series(train_series(dls, 'valid'), 'the validation set', min_length=2) if len(dls.valid.dataset) else X[:0]
     empty = np.isnan(X).all(axis=(1, 2))
@@ -70,7 +72,36 @@ def check_training_data(
     if len(dls.train) == 0:
         raise ValueError(f"the training DataLoader yields no batch: {len(X)} series, batch size {dls.train.bs}, "
                          f"drop_last={getattr(dls.train, 'drop_last', None)}; use a batch size of at most {len(X)}")
+    _warn_empty_sections(X[~empty], max_train_length)
     return bool(np.isnan(X).any() or np.isnan(V).any())
+
+def _warn_empty_sections(X, max_train_length):
+    "Warn when sections `TS2VecPrep` cuts from the series `X` (none NaN everywhere) are NaN everywhere: batches of only such sections are skipped"
+    s = 0 if max_train_length is None else X.shape[-1] // max_train_length
+    if s < 2: return
+    k = int(sum(p.all(-1).sum() for p in np.array_split(np.isnan(X).all(1), s, axis=-1)))
+    if k: warnings.warn(f"{k} of {len(X) * s} sections of the training series ({s} per series, max_train_length={max_train_length}) "
+                        "are NaN everywhere: batches drop them, and a step whose batch holds only such sections is skipped; "
+                        "give the series as an array (ts2vec_learner(X), no splits) to drop them before training, as TS2Vec does")
+
+def check_crops(
+    dls, # the DataLoaders a learner trains on
+    loss_func, # its loss: `alpha` and `temporal_unit` of a `HierarchicalContrastiveLoss` are checked
+    max_train_length:int|None=3000, # the longest training window
+):
+    "Refuse, before training, crops that cannot be drawn (shorter than `2**(temporal_unit+1)`) and a loss with no term to train"
+    X = train_series(dls)
+    tu, T = getattr(loss_func, 'temporal_unit', 0), X.shape[-1]
+    lo = 2 ** (tu + 1)
+    if max_train_length is not None and max_train_length < lo:
+        raise ValueError(f"max_train_length={max_train_length} is shorter than the crops temporal_unit={tu} needs (2**(temporal_unit+1) = "
+                         f"{lo} timestamps): give max_train_length >= {lo}, or temporal_unit <= {max_train_length.bit_length() - 2}")
+    if T < lo: raise ValueError(f"the training series have {T} timestamps, fewer than the crops temporal_unit={tu} needs "
+                                f"(2**(temporal_unit+1) = {lo}): give temporal_unit <= {T.bit_length() - 2}, or longer series")
+    if not isinstance(loss_func, HierarchicalContrastiveLoss): return
+    B = min(dls.train.bs, int((~np.isnan(X).all(axis=(1, 2))).sum()))   # series a batch holds at most (NaN everywhere: dropped)
+    T = T if max_train_length is None else min(T, max_train_length)     # the longest crop
+    if not levels_with_terms(T, B, loss_func.alpha, tu): raise no_term_error(B, T, loss_func.alpha, tu)
 
 # %% ../nbs/07_learner.ipynb #ae50db5a
 def _has_state(cb)->bool:
@@ -106,10 +137,10 @@ class TS2VecLearner(Learner):
     ):
         if not isinstance(model, ContrastiveModel):
             raise ValueError(f"model must be a ContrastiveModel (see `contrastive_model`), got {type(model).__name__}")
-        if max_train_length is not None and (not is_int(max_train_length) or max_train_length < 2):
-            raise ValueError(f"max_train_length must be an int >= 2 (the longest training window) or None, got {max_train_length!r}")
-        missing = check_training_data(dls)
+        max_train_length = check_int('max_train_length', max_train_length, 2, 'the longest training window', none='no window')
+        missing = check_training_data(dls, max_train_length)
         loss_func = ifnone(loss_func, HierarchicalContrastiveLoss())
+        check_crops(dls, loss_func, max_train_length)
         opt_func = ifnone(opt_func, partial(OptimWrapper, opt=torch.optim.AdamW))
         views = TS2VecViews(getattr(loss_func, 'temporal_unit', 0), max_train_length, c_in=model.c_in, missing=missing)
         cbs = L(views) + (L(SWA()) if swa else L()) + L(cbs)
@@ -191,8 +222,7 @@ def fit_iters(self:TS2VecLearner,
     **kwargs, # passed to `fit` or `fit_one_cycle`
 ):
     "Train for `n_iters` iterations in ordinary fastai epochs, the last one shorter if needed; after `load`, `fit_iters()` trains the rest of the loaded budget"
-    if n_iters is not None and (not is_int(n_iters) or n_iters < 1):
-        raise ValueError(f"n_iters must be an int >= 1 (or None for TS2Vec's default), got {n_iters!r}")
+    n_iters = check_int('n_iters', n_iters, what='training iterations', none="TS2Vec's default")
     n_batches = self._train_batches()
     if n_batches == 0: raise ValueError("the training DataLoader yields no batch" + (f" on each of the {num_distrib()} processes" if num_distrib() > 1 else ""))
     budget, self.resume_budget = self.resume_budget, None
@@ -255,7 +285,7 @@ def get_X_preds(self:TS2VecLearner,
 ):
     "Representations (n, repr_dims) of `X` through the DataLoaders' transforms, in tsai's layout: (inputs?, preds, targets, decoded?)"
     if with_loss: _pretraining_only('get_X_preds(with_loss=True)')
-    if not is_int(bs) or bs < 1: raise ValueError(f"bs must be a positive int (series per batch), got {bs!r}")
+    check_int('bs', bs, what='series per batch')
     X = check_series(X, 'X', c_in=self.c_in)
     y = None if y is None else check_labels(y, len(X))
     out = list(self.get_preds(dl=self.dls.valid.new_dl(X, bs=bs), with_input=with_input, with_decoded=with_decoded, reorder=False))
@@ -366,18 +396,25 @@ def _check_device(device):
     if device.type == 'cuda': default_max_dense(device) # raises a clear error without CUDA
     return device
 
+def _sections(X, y, max_train_length):
+    "TS2Vec's `fit`: long series cut into sections (`split_sections`), labels repeated, the sections NaN everywhere dropped (unless all are)"
+    if max_train_length is None or X.shape[-1] // max_train_length < 2: return X, y
+    y = None if y is None else np.tile(y, X.shape[-1] // max_train_length)
+    X = split_sections(X, max_train_length)
+    keep = ~np.isnan(X).all(axis=(1, 2))
+    if keep.all() or not keep.any(): return X, y  # none to drop, or none to train on (`check_training_data` says so)
+    return X[keep], None if y is None else y[keep]
+
 def _dls_from_arrays(X, y, splits, tfms, batch_tfms, bs, max_train_length=None):
     "tsai DataLoaders of series `X` (and labels `y`), checked, long series cut into TS2Vec's sections when no `splits` are given; the training batch size at most the training set's size"
     from tsai.data.core import get_ts_dls
     from tsai.data.preprocessing import TSClassification, TSRegression
-    if not is_int(bs) or bs < 1: raise ValueError(f"bs must be a positive int (series per batch), got {bs!r}")
+    check_int('bs', bs, what='series per batch')
     X = check_series(X, 'X', min_length=2)
     if y is not None:
         y = check_labels(y, len(X))
         if tfms is None: tfms = [None, TSRegression() if np.issubdtype(y.dtype, np.floating) else TSClassification()]
-    if splits is None and max_train_length is not None and X.shape[-1] // max_train_length >= 2: # as TS2Vec's `fit` cuts them
-        y = None if y is None else np.tile(y, X.shape[-1] // max_train_length)
-        X = split_sections(X, max_train_length)
+    if splits is None: X, y = _sections(X, y, max_train_length)
     n_train = len(X) if splits is None else len(splits[0])
     return get_ts_dls(X, y, splits=splits, tfms=tfms, batch_tfms=batch_tfms, bs=max(1, min(bs, n_train)))
 

@@ -1,6 +1,6 @@
 """Bad input (issue 19): nothing silent, nothing hanging, every error one of the package's own, raised where the input
 enters; a hypothesis search over the loss's and encode's arguments"""
-import os, subprocess, sys, time, traceback
+import contextlib, os, subprocess, sys, time, traceback
 from pathlib import Path
 import numpy as np
 import pytest
@@ -97,3 +97,54 @@ def test_encode_arguments_work_or_raise_our_error(enc, n, C, T, window, ew, bs, 
     except Exception as e:
         assert ours(e), f"{type(e).__name__} from outside the package: {e}"; return
     assert len(out) == n and out.dtype == np.float32
+
+# ---- issue 26: fits that trained nothing, or NaN, without a word -------------------------------------------------------
+from hierts_tsai.learner import pretrain
+
+def one_series(T, nan=None):
+    "One univariate series of `T` timestamps, NaN at the indices `nan`"
+    X = np.random.default_rng(1).standard_normal((1, 1, T)).astype(np.float32)
+    if nan is not None: X[..., nan] = np.nan
+    return X
+
+def finite_losses(learn, n):
+    "The `n` training losses `learn` recorded, all finite, one per iteration"
+    losses = np.array([float(v) for v in learn.recorder.losses])
+    assert len(losses) == n and np.isfinite(losses).all(), losses
+    assert np.isfinite(learn.recorder.values[-1][0])
+
+def test_nan_prefix_sections_are_dropped_before_training():
+    """one series of 182 with a NaN prefix of 170, max_train_length=16, alpha=0: 10 of its 11 sections are NaN everywhere.
+    They stayed in the DataLoader, a batch of 8 of them was skipped, and the recorded loss was NaN, silently. As TS2Vec's `fit`,
+    the sections NaN everywhere are now dropped before training: every iteration trains on the one section with data"""
+    kw = dict(n_iters=4, max_train_length=16, seed=3, precision='float32', **SMALL)
+    learn = pretrain(one_series(182, np.s_[:170]), alpha=0, **kw)
+    assert len(learn.dls.train.dataset) == 1 and learn.dls.train.bs == 1
+    finite_losses(learn, 4)
+    with pytest.raises(ValueError, match=r'no level of this batch has a loss term to train \(batch of 1 series') as e:
+        ts2vec_learner(one_series(182, np.s_[:170]), alpha=1., max_train_length=16, **SMALL)   # one section, no negatives: refused up front
+    assert 'alpha=1.0' in str(e.value) and ours(e.value)
+    control = pretrain(one_series(182), alpha=0, **kw)                                         # the same series without NaN: 11 sections
+    assert len(control.dls.train.dataset) == 11
+    finite_losses(control, 4)
+
+def test_nan_sections_of_dataloaders_are_named():
+    "DataLoaders are trained as given (sections are cut per batch): their sections NaN everywhere get a warning, not silence"
+    with pytest.warns(UserWarning, match=r'10 of 11 sections of the training series \(11 per series, max_train_length=16\) are NaN everywhere'):
+        ts2vec_learner(get_ts_dls(one_series(182, np.s_[:170]), bs=1), max_train_length=16, precision='float32', **SMALL)
+
+def test_crops_longer_than_the_window_are_refused_before_training():
+    """one series of 165 with a NaN suffix, max_train_length=16, temporal_unit=4: crops need 32 timestamps, windows have 16.
+    fit_iters(2) recorded no loss and raised nothing; now the learner is refused before training, naming both settings"""
+    Xb = one_series(165, np.s_[25:])
+    for X in (Xb, get_ts_dls(Xb, bs=1)):
+        with pytest.warns(UserWarning) if hasattr(X, 'train') else contextlib.nullcontext(): # the DataLoaders' sections NaN everywhere
+            with pytest.raises(ValueError, match=r'max_train_length=16 is shorter than the crops temporal_unit=4 needs') as e:
+                pretrain(X, n_iters=2, max_train_length=16, temporal_unit=4, **SMALL)
+        assert 'give max_train_length >= 32, or temporal_unit <= 3' in str(e.value) and ours(e.value)
+    with pytest.raises(ValueError, match='max_train_length=16 is shorter'): pretrain(one_series(165), n_iters=2, max_train_length=16, temporal_unit=4, **SMALL)
+    with pytest.raises(ValueError, match=r'the training series have 20 timestamps.*give temporal_unit <= 3, or longer series'):
+        ts2vec_learner(one_series(20), temporal_unit=4, max_train_length=None, **SMALL)
+    kw = dict(n_iters=2, max_train_length=32, temporal_unit=4, seed=0, precision='float32', **SMALL)
+    finite_losses(pretrain(one_series(165), **kw), 2)                                         # control: the window the message asks for
+    finite_losses(pretrain(Xb, **kw), 2)                                                      # ... trains the NaN-suffixed series too
