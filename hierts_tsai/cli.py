@@ -77,7 +77,7 @@ def hierts_pretrain(
     dataset:str=None, # UEA/UCR dataset name, through tsai's `get_UCR_data` (downloads when online)
     data:str=None, # an .npz with X_train (and y_train, X_test, y_test to evaluate), or a UEA NAME_TRAIN.ts file
     synthetic:int=None, # pretrain on synthetic series of this length instead
-    mode:str='iars', # 'iars', 'full' (TS2Vec), 'random', 'reference', 'lagging', 'iars-pK' (a probe every K steps), 'fixed-K' (see `choice_for`)
+    mode:str='iars', # 'iars', 'full' (TS2Vec), 'random', 'iars-pK' (a probe every K steps), 'fixed-K' (see `choice_for`)
     arch:str='TS2VecEncoder', # TS2Vec's encoder, or a tsai arch by name (InceptionTimePlus, TSTPlus, ...)
     iters:int=None, # training iterations (default: TS2Vec's, 200 or 600)
     seed:int=0, # random seed

@@ -146,11 +146,9 @@ def n_levels(
 def pool_to_level(
     z:Tensor, # (batch, channels, time)
     level:int, # pyramid level: 0 is `z` itself
-    cap:bool=False, # a kernel longer than the series becomes the series' length (the reference code's pooling)
 )->Tensor:
-    "Level `level` of the max-pool pyramid of `z`, in one max-pool of kernel `2**level` (`min(2**level, T)` with `cap`)"
+    "Level `level` of the max-pool pyramid of `z`, in one max-pool of kernel `2**level`"
     k = 2 ** level
-    if cap: k = min(k, z.shape[-1])
     return z if k == 1 else F.max_pool1d(z, k)
 
 def terms(
@@ -257,17 +255,14 @@ def level_loss(
     alpha:float=0.5, # weight of the instance term; the temporal term gets `1-alpha`
     temporal_unit:int=0, # finest level that has a temporal term
     max_dense:int|str|None='auto', # memory budget: similarity elements computed at once (see `block_for`)
-    cap:bool=False, # pool with kernel `min(2**level, T)`, as the IARS reference code does: any level >= 0 is allowed
 )->Tensor:
-    "Loss of one level of the pyramid, reached by one max-pool of kernel `2**level` (capped at the views' length with `cap`), with autograd (`no_term_error` when no level has a term)"
+    "Loss of one level of the pyramid, reached by one max-pool of kernel `2**level`, with autograd (`no_term_error` when no level has a term)"
     check_views(z1, z2); _check_config(alpha, temporal_unit)
     if not levels_with_terms(z1.shape[-1], z1.shape[0], alpha, temporal_unit): raise no_term_error(z1.shape[0], z1.shape[-1], alpha, temporal_unit)
-    L = None if cap else n_levels(z1.shape[-1])
-    if not is_int(level) or level < 0 or (L is not None and level >= L):
-        raise ValueError(f"level must be an int in [0, {L-1}] for a series of length {z1.shape[-1]}, got {level!r}" if L is not None
-                         else f"level must be an int >= 0, got {level!r}")
-    return _level_loss(pool_to_level(z1, level, cap), pool_to_level(z2, level, cap), level, alpha, temporal_unit,
-                       resolve_budget(max_dense, z1.device))
+    L = n_levels(z1.shape[-1])
+    if not is_int(level) or level < 0 or level >= L:
+        raise ValueError(f"level must be an int in [0, {L-1}] for a series of length {z1.shape[-1]}, got {level!r}")
+    return _level_loss(pool_to_level(z1, level), pool_to_level(z2, level), level, alpha, temporal_unit, resolve_budget(max_dense, z1.device))
 
 def level_losses(
     z1:Tensor, # first view, (batch, channels, time)
@@ -331,10 +326,6 @@ class HierarchicalContrastiveLoss:
     def level(self, pred, level:int)->Tensor:
         "Loss of level `level` of `pred=(z1, z2)`"
         return level_loss(*views_of(pred), level, **self.config)
-
-    def capped(self, pred, level:int)->Tensor:
-        "Loss of `level` of `pred=(z1, z2)` pooled as the IARS reference code pools it (`level_loss(..., cap=True)`)"
-        return level_loss(*views_of(pred), level, cap=True, **self.config)
 
     def __repr__(self): return f"HierarchicalContrastiveLoss({', '.join(f'{k}={v!r}' for k, v in self.config.items())})"
 

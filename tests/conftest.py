@@ -51,7 +51,7 @@ def batches_seen():
     from hierts_tsai.callbacks import TS2VecViews
 
     class Batches(Callback):
-        order = 1 # `before_batch` after `TS2VecViews` (0), which makes `xb` the views, and before `IARS` (5)
+        order = 1 # `before_batch` after `TS2VecViews` (0), which makes `xb` the views
         def before_fit(self):
             self.prepared, self.views = [], []
             self.prep = next(cb for cb in self.learn.cbs if isinstance(cb, TS2VecViews)).prep

@@ -10,6 +10,7 @@ from conftest import SMALL, small_learner, quiet_fit
 from tsai.data.core import get_ts_dls
 from hierts_tsai.learner import ts2vec_learner
 from hierts_tsai.iars import IARS
+import hierts_research.strategies # registers the research strategies' names ('reference', 'lagging')
 from hierts_tsai.losses import level_loss, level_losses, hierarchical_contrastive_loss, HierarchicalContrastiveLoss
 from hierts_tsai.transfer import transfer_learner
 from hierts_tsai.data import load_dataset, standardize

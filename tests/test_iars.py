@@ -6,7 +6,8 @@ from fastai.callback.core import Callback, CancelFitException
 from conftest import small_learner, quiet_fit
 from reference import np_levels
 from hierts_tsai.iars import (IARS, iars_probs, candidate_levels, level_for, AllLevels, FixedLevel, UniformLevel, Importance,
-                              ReferenceIARS, Lagging)
+                              LevelChoice, Pick, STRATEGIES)
+from hierts_research.strategies import ReferenceIARS, Lagging, capped_level_loss   # the research strategies: registers their names
 from hierts_tsai.losses import level_loss, n_levels, HierarchicalContrastiveLoss
 import hierts_tsai.losses as losses
 
@@ -128,7 +129,7 @@ def test_every_mode_trains_50_iterations_and_draws_only_levels_with_a_gradient(m
         levels = range(n_levels(z1.shape[-1])) if lvl is None else [lvl]
         with torch.enable_grad():
             z = z1.clone().requires_grad_()
-            loss = sum((lf.capped if capped else lf.level)((z, z2), k) for k in levels)
+            loss = sum(capped_level_loss(z, z2, k, **lf.config) if capped else lf.level((z, z2), k) for k in levels)
         assert loss.requires_grad, (lvl, z1.shape)               # the trained loss has a gradient
         if lvl is not None and not capped:
             assert lvl in candidate_levels(z1.shape[-1], z1.shape[0], lf.alpha, lf.temporal_unit, extra.get('candidates', 'reference'))
@@ -197,3 +198,40 @@ def test_mode_names_are_strategies():
     mine = Importance(a=5.)
     assert choice(mine) is mine and IARS(mine).mode == 'Importance'
     assert IARS().describe().startswith('IARS(Importance(a=0.1, ') and IARS('fixed', level=2).describe() == "IARS(FixedLevel(level=2, candidates='reference'))"
+
+def test_the_research_strategies_moved_out_of_the_library(monkeypatch):
+    "without `hierts_research.strategies` registered, 'reference' and 'lagging' are an error that says where they are"
+    for name in ('reference', 'lagging'):
+        monkeypatch.delitem(STRATEGIES, name)
+        with pytest.raises(ValueError, match=f"mode '{name}' .* moved to hierts_research.strategies"): IARS(name)
+    import hierts_tsai.iars, hierts_tsai.losses
+    assert not hasattr(hierts_tsai.iars, 'ReferenceIARS') and not hasattr(hierts_tsai.iars, 'Lagging')
+    assert not hasattr(hierts_tsai.losses.HierarchicalContrastiveLoss, 'capped') and Pick._fields == ('level',)
+
+class Deepest(LevelChoice):
+    "Trains a level deeper than any crop, pooled with the reference's capped kernel (its own `loss`), and probes every step"
+    probes = True
+    def pick(self, T, B, lf, rng): return Pick(20)
+    def probe_due(self, step): return True
+    def loss(self, pred, level, lf): return capped_level_loss(*pred, level, **lf.config)
+
+def test_a_strategys_own_loss_is_trained_and_not_reused_by_the_probe():
+    "the `loss` hook: the step trains the strategy's loss; the probe computes every candidate itself"
+    v = Views()
+    learn, cb = run(4, cbs=[v], mode=Deepest())
+    for (z1, z2), loss, vec in zip(v.seen, cb.history['loss'], cb.history['vector']):
+        assert loss == pytest.approx(capped_level_loss(z1, z2, 20, max_dense=None).item(), rel=1e-5)
+        cands = candidate_levels(z1.shape[-1], z1.shape[0])
+        for k in cands: assert vec[k] == pytest.approx(level_loss(z1, z2, k, max_dense=None).item(), rel=1e-5)
+
+def test_a_strategys_own_measure_replaces_the_probe_of_the_step():
+    "the `measure` hook (`Lagging`): probes at its steps only, on the same fixed views, which its state carries"
+    v = Views()
+    learn, cb = run(12, cbs=[v], mode='lagging', probe_every=5)
+    h = cb.history
+    assert [i for i, x in enumerate(h['vector']) if x is not None] == [0, 5, 10]
+    fixed = cb.choice.fixed
+    assert fixed.x1.shape[0] == v.seen[0][0].shape[0] and fixed.x1.shape[-1] == fixed.crop_l and torch.equal(fixed.x1, fixed.x2)
+    sd = cb.state_dict()
+    again = IARS('lagging', probe_every=5); again.load_state_dict(sd)
+    assert torch.equal(again.choice.fixed.x1, fixed.x1) and np.allclose(again.choice.probs, cb.choice.probs)

@@ -138,14 +138,16 @@ def test_levels_with_terms_are_the_levels_whose_loss_has_a_gradient(B, T, alpha,
 
 @pytest.mark.parametrize('T', [1, 7, 16, 33])
 def test_capped_level_is_the_reference_codes_pooling(T):
-    "levels the pyramid has are `level_loss`; deeper ones pool the whole series into one timestamp (kernel min(2**level, T))"
+    "the research side's `capped_level_loss`: levels the pyramid has are `level_loss`; deeper ones pool the whole series into one timestamp"
+    from hierts_research.strategies import capped_level_loss
     g = torch.Generator().manual_seed(T)
     z1, z2 = torch.randn(3, 4, T, generator=g, dtype=torch.float64), torch.randn(3, 4, T, generator=g, dtype=torch.float64)
-    for k in range(n_levels(T)): torch.testing.assert_close(level_loss(z1, z2, k, 0.3, cap=True), level_loss(z1, z2, k, 0.3))
+    for k in range(n_levels(T)): torch.testing.assert_close(capped_level_loss(z1, z2, k, 0.3), level_loss(z1, z2, k, 0.3))
     whole = 0.3 * np_instance(z1.amax(-1, keepdim=True).numpy(), z2.amax(-1, keepdim=True).numpy())
     for k in (n_levels(T), n_levels(T) + 3):
-        np.testing.assert_allclose(level_loss(z1, z2, k, 0.3, cap=True).item(), whole, atol=1e-10)
-    with pytest.raises(ValueError, match='level must be an int >= 0'): level_loss(z1, z2, -1, cap=True)
+        np.testing.assert_allclose(capped_level_loss(z1, z2, k, 0.3).item(), whole, atol=1e-10)
+    with pytest.raises(ValueError, match='level must be an int >= 0'): capped_level_loss(z1, z2, -1)
+    with pytest.raises(ValueError, match=r'level must be an int in \[0, '): level_loss(z1, z2, n_levels(T))   # the library has no capped level
 
 @pytest.mark.parametrize('alpha', [1.5, -0.1, True, 'half'])
 def test_bad_alpha(alpha):

@@ -13,6 +13,7 @@ from fastai.callback.core import Callback
 from hierts_tsai.core import quiet as quietly
 from hierts_tsai.augment import draw_views
 from hierts_tsai.iars import IARS
+import hierts_research.strategies # registers the research strategies' names, 'reference' and 'lagging', for `IARS(mode)`
 from hierts_tsai.callbacks import TS2VecViews, default_n_iters, cpu_computes_bf16
 from hierts_tsai.learner import train_series, quiet_learner
 from hierts_tsai.encode import encode_dl, encoding_dl
