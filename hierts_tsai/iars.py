@@ -298,11 +298,10 @@ class IARS(Callback):
     "Importance-aware resolution selection: train one level of the pyramid per step, chosen by a `LevelChoice` strategy"
     order = 5
     def __init__(self,
-        mode='iars', # a `LevelChoice`, or its shorthand name (see `choice_for`)
+        mode='iars', # a `LevelChoice` (`Importance(a=1.)`, `FixedLevel(2)`, ...), or its shorthand name (see `choice_for`)
         seed:int|None=None, # seed of the draws (default: drawn from torch's generator, on rank 0)
-        **kwargs, # arguments of the strategy a name stands for (`a`, `probe_every`, `level`, ...)
     ):
-        self.choice = choice_for(mode, **kwargs)
+        self.choice = choice_for(mode)
         self.mode = mode if isinstance(mode, str) else type(mode).__name__
         self.seed, self.rng, self.old_lf, self.step = seed, None, None, 0
         self._probe, self._pending = None, []

@@ -5,7 +5,7 @@ import torch
 from fastai.callback.core import Callback, CancelFitException
 from conftest import small_learner, quiet_fit
 from reference import np_levels
-from hierts_tsai.iars import (IARS, iars_probs, candidate_levels, level_for, AllLevels, FixedLevel, UniformLevel, Importance,
+from hierts_tsai.iars import (IARS, choice_for, iars_probs, candidate_levels, level_for, AllLevels, FixedLevel, UniformLevel, Importance,
                               LevelChoice, Pick, STRATEGIES)
 from hierts_research.strategies import ReferenceIARS, Lagging, capped_level_loss   # the research strategies: registers their names
 from hierts_tsai.losses import level_loss, n_levels, HierarchicalContrastiveLoss
@@ -18,8 +18,9 @@ class Views(Callback):
     def after_pred(self):
         if self.training: self.seen.append(tuple(z.detach().clone() for z in self.learn.pred))
 
-def run(n=30, cbs=(), **kw):
-    cb = IARS(**kw)
+def run(n=30, cbs=(), mode='iars', seed=None, **kw):
+    "Fit a small learner `n` steps with `IARS` of the strategy `mode` built with `kw`"
+    cb = IARS(choice_for(mode, **kw), seed=seed)
     learn = small_learner(cbs=[cb, *cbs])
     quiet_fit(learn, n)
     return learn, cb
@@ -120,7 +121,7 @@ def test_every_mode_trains_50_iterations_and_draws_only_levels_with_a_gradient(m
     if config == 'temporal_unit=2, alpha=0': kw = dict(alpha=0., temporal_unit=2)
     if config == 'candidates=all': extra = dict(candidates='all')
     capped = mode == 'reference'                  # the reference code's levels: any depth, pooled with a capped kernel
-    v, cb = Views(), IARS(mode, **({} if mode in ('full', 'reference') else extra))   # these two have no candidates to choose
+    v, cb = Views(), IARS(choice_for(mode, **({} if mode in ('full', 'reference') else extra)))   # these two have no candidates to choose
     learn = small_learner(X, cbs=[cb, v], **kw)
     quiet_fit(learn, 50)
     assert learn.train_iter == 50 and np.isfinite(cb.history['loss']).all()
@@ -182,11 +183,16 @@ def test_per_epoch_selection_warns_when_it_cannot_score():
                                  dict(a=float('nan')), dict(candidates='some'), dict(mode='full', a=1.), dict(mode=Importance(), a=1.),
                                  dict(mode=3)])
 def test_bad_arguments(bad):
-    with pytest.raises(ValueError): IARS(**bad)
+    with pytest.raises(ValueError): choice_for(bad.pop('mode', 'iars'), **bad)
+
+def test_iars_takes_a_strategy_not_its_options():
+    "one way to configure: the strategy's options go to the strategy (or `choice_for`), never through `IARS`"
+    with pytest.raises(TypeError): IARS('iars', a=1.)
+    assert IARS(Importance(a=1.)).choice.a == 1.
 
 def test_mode_names_are_strategies():
     "each shorthand stands for its strategy with its arguments; a strategy instance is used as given"
-    def choice(*a, **kw): return IARS(*a, **kw).choice
+    def choice(mode='iars', **kw): return IARS(choice_for(mode, **kw)).choice
     assert isinstance(choice('full'), AllLevels) and isinstance(choice('random'), UniformLevel)
     assert isinstance(choice('reference'), ReferenceIARS) and isinstance(choice('lagging'), Lagging)
     c = choice()
@@ -197,7 +203,7 @@ def test_mode_names_are_strategies():
     assert choice('fixed-finest').level == 0 and choice('fixed-coarsest').level == 'coarsest'
     mine = Importance(a=5.)
     assert choice(mine) is mine and IARS(mine).mode == 'Importance'
-    assert IARS().describe().startswith('IARS(Importance(a=0.1, ') and IARS('fixed', level=2).describe() == "IARS(FixedLevel(level=2, candidates='reference'))"
+    assert IARS().describe().startswith('IARS(Importance(a=0.1, ') and IARS(FixedLevel(level=2)).describe() == "IARS(FixedLevel(level=2, candidates='reference'))"
 
 def test_the_research_strategies_moved_out_of_the_library(monkeypatch):
     "without `hierts_research.strategies` registered, 'reference' and 'lagging' are an error that says where they are"
@@ -233,5 +239,5 @@ def test_a_strategys_own_measure_replaces_the_probe_of_the_step():
     fixed = cb.choice.fixed
     assert fixed.x1.shape[0] == v.seen[0][0].shape[0] and fixed.x1.shape[-1] == fixed.crop_l and torch.equal(fixed.x1, fixed.x2)
     sd = cb.state_dict()
-    again = IARS('lagging', probe_every=5); again.load_state_dict(sd)
+    again = IARS(Lagging(probe_every=5)); again.load_state_dict(sd)
     assert torch.equal(again.choice.fixed.x1, fixed.x1) and np.allclose(again.choice.probs, cb.choice.probs)

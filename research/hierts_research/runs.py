@@ -12,7 +12,7 @@ from torch.optim.swa_utils import AveragedModel
 from fastai.callback.core import Callback
 from hierts_tsai.core import quiet as quietly
 from hierts_tsai.augment import draw_views
-from hierts_tsai.iars import IARS
+from hierts_tsai.iars import IARS, choice_for
 import hierts_research.strategies # registers the research strategies' names, 'reference' and 'lagging', for `IARS(mode)`
 from hierts_tsai.callbacks import TS2VecViews, default_n_iters, cpu_computes_bf16
 from hierts_tsai.learner import train_series, quiet_learner
@@ -79,7 +79,7 @@ def mode_callbacks(
     "The callbacks that give a `ts2vec_learner` the training of `mode`"
     if mode in ('encoder', 'untrained'): return []
     if mode == 'plain': return [IARS('full')]
-    try: return [IARS(mode, **iars_kw)]
+    try: return [IARS(choice_for(mode, **iars_kw))]
     except ValueError as e: raise ValueError(f"{e}; the harness also has {', '.join(HARNESS_MODES)}") from None
 
 # %% ../nbs/30_runs.ipynb #92fc5a52
