@@ -53,6 +53,10 @@ def instance_contrastive_loss(
 )->Tensor:
     "At every timestamp, each of the 2B series representations picks its counterpart in the other view"
     check_views(z1, z2)
+    return _instance(z1, z2, block)
+
+def _instance(z1, z2, block):
+    "`instance_contrastive_loss` of checked views"
     if z1.shape[0] == 1: return _zero(z1)
     return contrast(torch.cat([z1.permute(2, 0, 1), z2.permute(2, 0, 1)], 1), block)
 
@@ -63,6 +67,10 @@ def temporal_contrastive_loss(
 )->Tensor:
     "For every series, each of the 2T timestamp representations picks the same timestamp of the other view"
     check_views(z1, z2)
+    return _temporal(z1, z2, block)
+
+def _temporal(z1, z2, block):
+    "`temporal_contrastive_loss` of checked views"
     if z1.shape[-1] == 1: return _zero(z1)
     return contrast(torch.cat([z1, z2], 2).transpose(1, 2), block)
 
@@ -237,9 +245,9 @@ def _level_loss(z1, z2, level, alpha, temporal_unit, max_dense):
     "Loss of two views already pooled to `level` (`max_dense` resolved to an int or `None`)"
     B, _, T = z1.shape
     loss = 0.
-    if alpha != 0: loss = alpha * instance_contrastive_loss(z1, z2, block_for(T, 2 * B, max_dense))
+    if alpha != 0: loss = alpha * _instance(z1, z2, block_for(T, 2 * B, max_dense))     # views checked once, by the caller
     if 1 - alpha != 0 and level >= temporal_unit and T > 1:
-        loss = loss + (1 - alpha) * temporal_contrastive_loss(z1, z2, block_for(B, 2 * T, max_dense))
+        loss = loss + (1 - alpha) * _temporal(z1, z2, block_for(B, 2 * T, max_dense))
     return loss if isinstance(loss, Tensor) else _zero(z1)
 
 def _check_config(alpha, temporal_unit):
@@ -277,7 +285,10 @@ def level_losses(
     check_views(z1, z2); _check_config(alpha, temporal_unit)
     if levels is not None and (not is_int(levels) or levels < 1): raise ValueError(f"levels must be an int >= 1 or None, got {levels!r}")
     if skip is not None and not is_int(skip): raise ValueError(f"skip must be a level (an int) or None, got {skip!r}")
-    max_dense = resolve_budget(max_dense, z1.device)
+    return _level_losses(z1, z2, alpha, temporal_unit, resolve_budget(max_dense, z1.device), skip, levels)
+
+def _level_losses(z1, z2, alpha, temporal_unit, max_dense, skip=None, levels=None)->Tensor:
+    "`level_losses` of checked views and arguments (`max_dense` resolved)"
     dtype = torch.float64 if z1.dtype == torch.float64 else torch.float32
     nan = z1.new_full((), float('nan'), dtype=dtype) # a fill on the device: no host-to-device copy
     out, n = [], n_levels(z1.shape[-1]) if levels is None else min(levels, n_levels(z1.shape[-1]))
@@ -297,7 +308,7 @@ def hierarchical_contrastive_loss(
     check_views(z1, z2); _check_config(alpha, temporal_unit)
     B, _, T = z1.shape
     if not levels_with_terms(T, B, alpha, temporal_unit): raise no_term_error(B, T, alpha, temporal_unit)
-    return level_losses(z1, z2, alpha, temporal_unit, max_dense).mean()
+    return _level_losses(z1, z2, alpha, temporal_unit, resolve_budget(max_dense, z1.device)).mean()
 
 # %% ../nbs/01_losses.ipynb #74d43b1e
 class HierarchicalContrastiveLoss:

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import torch
 from reference import np_levels, np_instance, np_temporal
+import hierts_tsai.losses as losses
 from hierts_tsai.losses import (contrast, instance_contrastive_loss, temporal_contrastive_loss, level_loss, level_losses,
                                 hierarchical_contrastive_loss, HierarchicalContrastiveLoss, block_for, _blocks,
                                 levels_with_terms, terms, n_levels)
@@ -154,3 +155,12 @@ def test_bad_alpha(alpha):
     z = torch.randn(4, 8, 30)
     with pytest.raises(ValueError, match=r'alpha must be a number in \[0, 1\]'): hierarchical_contrastive_loss(z, z, alpha)
     with pytest.raises(ValueError, match=r'alpha must be a number in \[0, 1\]'): HierarchicalContrastiveLoss(alpha)
+
+def test_views_are_checked_once_per_loss_call(monkeypatch):
+    "one `check_views` per call of a public loss, not one per level and term"
+    calls, orig = [], losses.check_views
+    monkeypatch.setattr(losses, 'check_views', lambda *a: (calls.append(1), orig(*a))[1])
+    z = torch.randn(4, 8, 64)
+    for f in (lambda: losses.hierarchical_contrastive_loss(z, z.clone()), lambda: losses.level_losses(z, z.clone()),
+              lambda: losses.level_loss(z, z.clone(), 2), lambda: HierarchicalContrastiveLoss()((z, z.clone()))):
+        calls.clear(); f(); assert len(calls) == 1

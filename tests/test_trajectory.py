@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from fastai.callback.core import Callback
 from conftest import small_learner
-from hierts_tsai.iars import IARS
+from hierts_tsai.iars import IARS, Importance
 from hierts_tsai.data import load_dataset, standardize
 
 BEFORE = json.loads((Path(__file__).parent / 'data' / 'trajectory_before.json').read_text())
@@ -18,7 +18,7 @@ class Trace(Callback):
         if self.training: self.ls.append(float(self.learn.loss.detach()))
 
 # `mapping='depth'` and `candidates='all'` are what IARS did before the reference's resolution identity became the default
-@pytest.mark.parametrize('name,cbs', [('full', lambda: []), ('iars', lambda: [IARS(mapping='depth', candidates='all')])])
+@pytest.mark.parametrize('name,cbs', [('full', lambda: []), ('iars', lambda: [IARS(Importance(mapping='depth', candidates='all'))])])
 def test_seeded_trajectory_is_unchanged(name, cbs):
     ref, tr, cb = BEFORE[name], Trace(), cbs()
     learn = small_learner(cbs=cb + [tr], seed=0)
