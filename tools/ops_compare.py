@@ -52,10 +52,10 @@ else:
     from tsai.data.core import get_ts_dls
     from hierts_tsai.data import synthetic_dataset
     from hierts_tsai.learner import ts2vec_learner
-    from hierts_tsai.iars import IARS
+    from hierts_tsai.iars import IARS, Importance
     for mode in ('full', 'iars', 'iars-p10'):
         d = synthetic_dataset(1000, n_train=8 * 23, seed=0)
-        cb = IARS('full') if mode == 'full' else IARS('iars', probe_every=10 if mode == 'iars-p10' else 1)
+        cb = IARS('full') if mode == 'full' else IARS(Importance(probe_every=10 if mode == 'iars-p10' else 1))
         learn = ts2vec_learner(get_ts_dls(d['X_train'], bs=8), cbs=[cb], seed=0, precision='float32')
         c = OpCounter(); sc = StepCounts(c)
         with c, learn.no_bar(), learn.no_logging(): learn.fit_iters(21, cbs=sc)
