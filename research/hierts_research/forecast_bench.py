@@ -67,9 +67,13 @@ def ours_rows(
     t0 = time.perf_counter()
     z = forecast_repr(learn, fd)
     encode_s = time.perf_counter() - t0
-    runs = {mode: None, f'{mode}+seasonal': 'auto'} if fd.step is not None else {mode: None}
+    runs = {mode: lambda: eval_forecasting(z, fd, horizons)}
+    if fd.step is not None:
+        L = max(season_periods(fd))                                    # the longest season (a week of half-hours: 336)
+        runs[f'{mode}+seasonal'] = lambda: eval_forecasting(z, fd, horizons, seasonal='auto')
+        runs[f'{mode}+lags'] = lambda: eval_forecasting(np.concatenate([z, lag_features(fd, L)]), fd, horizons, padding=max(200, L - 1))
     return [dict(method=m, seed=seed, iters=iters, precision=precision, fit_s=fit_s, s_per_iter=fit_s / iters, encode_s=encode_s, **r)
-            for m, seasonal in runs.items() for r in eval_forecasting(z, fd, horizons, seasonal=seasonal)]
+            for m, run in runs.items() for r in run()]
 
 # %% ../nbs/40_forecast.ipynb #3bffe022
 def baseline_rows(
