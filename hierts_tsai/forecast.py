@@ -26,7 +26,7 @@ __all__ = ['TIME_FEATURES', 'ALPHAS', 'DAY', 'WEEK', 'local_times', 'time_featur
            'time_slices', 'forecast_data', 'forecast_samples', 'RidgeFit', 'fit_ridge', 'forecast_repr',
            'check_horizon', 'seasonal_base', 'check_periods', 'season_periods', 'horizon_fit', 'forecast_row',
            'eval_forecasting', 'naive_forecast', 'seasonal_naive_forecast', 'lag_features', 'lag_ridge_forecast',
-           'Forecaster', 'LastStepHead', 'WindowNorm', 'forecast_learner', 'forecast_next']
+           'Forecaster', 'LastStepHead', 'WindowNorm', 'forecast_learner', 'forecast_next', 'ridge_head']
 
 # %% ../nbs/15_forecast.ipynb #83f7b769
 TIME_FEATURES = ('minute', 'hour', 'dayofweek', 'day', 'dayofyear', 'month', 'weekofyear')
@@ -531,9 +531,14 @@ class WindowNorm(nn.Module):
         super().__init__()
         self.backbone, self.head, self.y_idx, self.eps = model.backbone, model.head, list(targets), eps # not `targets`: a Learner reads its model's attributes
 
+    def stats(self, x:Tensor)->tuple[Tensor, Tensor]:
+        "Each window's mean and standard deviation (+ `eps`) per channel, (batch, vars, 1) each"
+        m = x.nanmean(-1, keepdim=True)
+        return m, (x - m).square().nanmean(-1, keepdim=True).sqrt() + self.eps
+
     def forward(self, x:Tensor)->Tensor:
         "(batch, vars, history) → forecasts (batch, y_vars, horizon), or (batch, horizon) for one variable"
-        m, s = x.nanmean(-1, keepdim=True), (x - x.nanmean(-1, keepdim=True)).square().nanmean(-1, keepdim=True).sqrt() + self.eps
+        m, s = self.stats(x)
         out = self.head(self.backbone((x - m) / s))
         m, s = m[:, self.y_idx], s[:, self.y_idx]
         return out * s + m if out.ndim == 3 else out * s[:, 0] + m[:, 0]
@@ -588,3 +593,38 @@ def forecast_next(
     if x.ndim != 3 or len(x) != 1 or x.shape[-1] < L:
         raise ValueError(f"series must be (vars, T) with T >= {L} (the window the learner reads), got shape {np.shape(series)}")
     with learn.no_bar(): return learn.get_X_preds(x[..., -L:], with_decoded=False)[0][0].numpy()
+
+# %% ../nbs/15_forecast.ipynb #96f8ebcb
+def _last_step_features(model:nn.Module, X, y, bs:int=256)->tuple[np.ndarray, np.ndarray]:
+    "The backbone's last-step representations of windows `X` and the futures `y` (n, y_vars·horizon) on the scale the head predicts"
+    wn, F, Y = isinstance(model, WindowNorm), [], []
+    dev = next(model.parameters()).device
+    model.eval()
+    with torch.no_grad():
+        for i in range(0, len(X), bs):
+            x, t = torch.as_tensor(np.asarray(X[i:i + bs]), dtype=torch.float32, device=dev), torch.as_tensor(np.asarray(y[i:i + bs]), dtype=torch.float32, device=dev)
+            if wn:
+                m, s = model.stats(x)
+                x, (m, s) = (x - m) / s, (m[:, model.y_idx], s[:, model.y_idx])
+                t = (t - m) / s if t.ndim == 3 else (t - m[:, 0]) / s[:, 0]
+            F.append(model.backbone(x)[..., -1].float().cpu()); Y.append(t.reshape(len(t), -1).cpu())
+    return torch.cat(F).numpy(), torch.cat(Y).numpy()
+
+def ridge_head(
+    learn, # a learner from `forecast_learner` (its head a `LastStepHead`)
+    X, # the windows (n, vars, history) given to `forecast_learner`
+    y, # their futures
+    splits, # (train indices, valid indices): the ridge is fitted on train, its alpha chosen on valid (`fit_ridge`)
+    bs:int=256, # windows per forward pass
+)->RidgeFit:
+    "Set the head to a ridge on the pretrained backbone's last-step representations (TS2Vec's ridge; linear probing before fine-tuning)"
+    model = learn.model
+    head = model.head
+    if not isinstance(head, LastStepHead): raise ValueError(f"ridge_head needs a LastStepHead (forecast_learner's), got {type(head).__name__}")
+    was = model.training
+    try: (Ft, Yt), (Fv, Yv) = [_last_step_features(model, np.asarray(X)[list(s)], np.asarray(y)[list(s)], bs) for s in splits[:2]]
+    finally: model.train(was)
+    r = fit_ridge(Ft, Yt, Fv, Yv)
+    with torch.no_grad():
+        head.fc.weight.copy_(torch.as_tensor(r.coef, dtype=head.fc.weight.dtype)); head.fc.bias.copy_(torch.as_tensor(r.intercept, dtype=head.fc.bias.dtype))
+    return r

@@ -15,7 +15,7 @@ from tsai.tslearner import TSForecaster
 import tsai.inference # Learner.get_X_preds
 from tsai.data.preprocessing import TSForecasting
 from hierts_tsai.forecast import (forecast_data, forecast_repr, eval_forecasting, naive_forecast, seasonal_naive_forecast, lag_ridge_forecast,
-                                  lag_features, season_periods, forecast_row, forecast_learner)
+                                  lag_features, season_periods, forecast_row, forecast_learner, ridge_head)
 from hierts_tsai.iars import IARS
 from hierts_tsai.learner import pretrain
 from .runs import write_json
@@ -147,21 +147,25 @@ def tsai_rows(
     horizons:tuple=(24, 48, 96, 288, 672), # steps ahead
     history:int=336, # steps in each window (a week of half-hours, the issue's)
     stride:int=4, # steps between training windows
-    epochs:int=2, # fine-tuning epochs after one with the encoder frozen
-    lr:float=2e-3, # fastai's `fine_tune` default
+    epochs:int=2, # fine-tuning epochs, everything trained, from the ridge head
+    lr:float=1e-4, # one cycle's maximum (small: the head starts at the ridge)
     bs:int=64, # windows per batch
 )->list[dict]:
-    "Rows of tsai's forecaster with the pretrained encoder as backbone (`forecast_learner`), fine-tuned on train windows of the longest horizon, on the standardised scale pretraining saw"
+    "Rows of tsai's forecaster with the pretrained encoder as backbone (`forecast_learner`): its head set to the ridge (`name-probe`), then fine-tuned (`name`)"
     H = max(horizons)
     (Xt, yt, _), (Xv, yv, _) = [protocol_windows(fd, p, history, H, stride) for p in ('train', 'valid')]
+    X, y, splits = np.concatenate([Xt, Xv]), np.concatenate([yt, yv]), (list(range(len(Xt))), list(range(len(Xt), len(Xt) + len(Xv))))
     with tempfile.TemporaryDirectory() as tmp:
         w = learn.save_encoder(Path(tmp) / 'enc.pth')
         set_seed(seed, reproducible=True)
-        fl = forecast_learner(np.concatenate([Xt, Xv]), np.concatenate([yt, yv]), (list(range(len(Xt))), list(range(len(Xt), len(Xt) + len(Xv)))),
-                              w, targets=list(range(fd.n_covariates, fd.data.shape[1])),
-                              window_norm=False, bs=bs, seed=seed)
-    fit_s = _fit_forecaster(fl, epochs, 1, lr)
-    return [dict(method=name, seed=seed, fit_s=fit_s, epochs=epochs + 1, **r) for r in window_rows(fl, fd, horizons, history)]
+        fl = forecast_learner(X, y, splits, w, targets=list(range(fd.n_covariates, fd.data.shape[1])), window_norm=False, bs=bs, seed=seed)
+    t0 = time.perf_counter()
+    ridge_head(fl, X, y, splits)
+    probe_s = time.perf_counter() - t0
+    rows = [dict(method=f'{name}-probe', seed=seed, fit_s=probe_s, epochs=0, **r) for r in window_rows(fl, fd, horizons, history)]
+    fl.unfreeze()
+    fit_s = probe_s + _fit_forecaster(fl, epochs, 0, lr)
+    return rows + [dict(method=name, seed=seed, fit_s=fit_s, epochs=epochs, **r) for r in window_rows(fl, fd, horizons, history)]
 
 PATCHTST = dict(n_layers=3, n_heads=16, d_model=128, d_ff=256, dropout=0.2, attn_dropout=0., patch_len=16, stride=8) # PatchTST/42's
 
