@@ -568,6 +568,7 @@ def forecast_learner(
     from tsai.models.utils import build_ts_model
     from tsai.tslearner import TSForecaster
     from tsai.data.preprocessing import TSForecasting
+    import tsai.inference # patches `Learner.get_X_preds`, which the forecaster's users call
     c_in, seq_len, d = _window_shapes(X, y)
     arch = TS2VecEncoder if arch == 'TS2VecEncoder' else resolve_arch(arch)
     targets = list(range(c_in - (d[0] if len(d) == 2 else 1), c_in)) if targets is None else list(targets)
