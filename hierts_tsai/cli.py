@@ -295,6 +295,7 @@ def hierts_forecast(
     tz:str=None, # the local clock of the time features for Unix seconds (e.g. Australia/Melbourne)
     horizons:str=None, # steps ahead, comma-separated (default: TS2Vec's, see `forecast_horizons`)
     seasonal:str='none', # 'none': TS2Vec's ridge; 'auto' or periods (48,336): a ridge on the residual over the seasonal naive, period chosen on valid
+    lags:int=0, # the last `lags` values of the target(s) as features beside the representation (e.g. 336: a week of half-hours)
     mode:str='iars', # pretraining: 'iars', 'full' (TS2Vec), ... as in hierts_pretrain
     iters:int=None, # training iterations (default: TS2Vec's, 200 or 600)
     seed:int=0, # random seed
@@ -316,20 +317,21 @@ def hierts_forecast(
     if iters is not None and iters < 1: raise ValueError(f"--iters must be at least 1, got {iters}")
     if padding < 0: raise ValueError(f"--padding must be at least 0, got {padding}")
     seas, cb = _seasonal(seasonal), IARS(mode)
-    d, fd, hs = forecast_setup(data, target, covariates, time, tz, _horizons(horizons), seas, padding)
+    d, fd, hs = forecast_setup(data, target, covariates, time, tz, _horizons(horizons), seas, padding, lags)
     learn = quiet_learner(fd.data[..., fd.train].astype(np.float32), cbs=cb, seed=seed, bs=bs, repr_dims=repr_dims, device=device, precision=precision)
     fit_s = fit_for_output(learn, iters, quiet)
     print(f"trained {learn.train_iter} iterations ({mode}: {cb.describe()}) on the train slice in {fit_s:.1f} s; precision {learn.describe_precision()}")
-    rows = [dict(method=mode + ('' if seas is None else '+seasonal'), **r) for r in eval_forecasting(forecast_repr(learn, fd, padding), fd, hs, padding, seas)]
+    name = mode + ('' if seas is None else '+seasonal') + (f'+{lags} lags' if lags else '')
+    rows = [dict(method=name, **r) for r in eval_forecasting(forecast_repr(learn, fd, padding), fd, hs, padding, seas, lags)]
     rows = report_forecast(rows, fd, hs, seas)
     if encoder: print(f"encoder saved to {learn.save_encoder(encoder)} (tsai layout)")
-    if save or out: _save_forecaster(learn, d, fd, hs, padding, seas, save, out)
+    if save or out: _save_forecaster(learn, d, fd, hs, padding, seas, lags, save, out)
     return rows
 
-def forecast_setup(data:str, target, covariates, time, tz, hs, seas, padding:int)->tuple:
+def forecast_setup(data:str, target, covariates, time, tz, hs, seas, padding:int, lags:int=0)->tuple:
     "The columns of `data`, its `ForecastData` and the horizons, each checked before any training (the options as `hierts_forecast`'s)"
     import numpy as np
-    from hierts_tsai.forecast import forecast_data, check_periods, check_horizon
+    from hierts_tsai.forecast import forecast_data, train_drop, check_horizon
     d = read_series(data)
     time = None if time in ('none', 'None', '') else time
     if time is not None and time not in d:
@@ -341,7 +343,7 @@ def forecast_setup(data:str, target, covariates, time, tz, hs, seas, padding:int
     if not targets: raise ValueError(f"{data} has no column to predict besides the time")
     fd = forecast_data(d, targets if len(targets) > 1 else targets[0], covariates.split(',') if covariates else (), time, tz)
     hs = hs or forecast_horizons(fd.step)
-    for h in hs: check_horizon(fd, h, max([padding] + [p - 1 for p in check_periods(fd, seas)]))
+    for h in hs: check_horizon(fd, h, train_drop(fd, padding, seas, lags))
     T = fd.data.shape[-1]
     print(f"{Path(data).name}: {T} timestamps, predicting {', '.join(fd.targets)} from {fd.data.shape[1]} channels "
           f"({fd.n_covariates - len(fd.covariates)} time features, {len(fd.covariates)} covariates); train/valid/test "
@@ -361,11 +363,11 @@ def report_forecast(rows:list, fd, hs:tuple, seas)->list:
     if seas is not None: print("seasons chosen on valid (steps): " + ', '.join(f"{r['horizon']} ahead: {r['period']}" for r in rows[:n]))
     return rows
 
-def _save_forecaster(learn, d:dict, fd, hs:tuple, padding:int, seas, save, out):
+def _save_forecaster(learn, d:dict, fd, hs:tuple, padding:int, seas, lags:int, save, out):
     "Fit and save the forecaster to `save`, and write the next values after the series' end to the CSV `out`, each when given"
     import numpy as np, pandas as pd
     from hierts_tsai.forecast import Forecaster
-    fc = Forecaster.fit(learn, fd, hs, padding, seasonal=seas)
+    fc = Forecaster.fit(learn, fd, hs, padding, seasonal=seas, lags=lags)
     if save: print(f"forecaster saved to {fc.save(save)} (Forecaster.load)")
     if out:
         H = max(hs); nxt = fc.predict(d, H)

@@ -24,9 +24,10 @@ from .transfer import check_weights
 # %% auto #0
 __all__ = ['TIME_FEATURES', 'ALPHAS', 'DAY', 'WEEK', 'local_times', 'time_features', 'ForecastData', 'raw_channels',
            'time_slices', 'forecast_data', 'forecast_samples', 'RidgeFit', 'fit_ridge', 'forecast_repr',
-           'check_horizon', 'seasonal_base', 'check_periods', 'season_periods', 'horizon_fit', 'forecast_row',
-           'eval_forecasting', 'naive_forecast', 'seasonal_naive_forecast', 'lag_features', 'lag_ridge_forecast',
-           'Forecaster', 'LastStepHead', 'WindowNorm', 'forecast_learner', 'forecast_next', 'ridge_head']
+           'check_horizon', 'seasonal_base', 'check_periods', 'season_periods', 'train_drop', 'horizon_fit',
+           'forecast_row', 'eval_forecasting', 'naive_forecast', 'seasonal_naive_forecast', 'lag_features',
+           'lag_ridge_forecast', 'Forecaster', 'LastStepHead', 'WindowNorm', 'forecast_learner', 'forecast_next',
+           'ridge_head']
 
 # %% ../nbs/15_forecast.ipynb #83f7b769
 TIME_FEATURES = ('minute', 'hour', 'dayofweek', 'day', 'dayofyear', 'month', 'weekofyear')
@@ -305,6 +306,16 @@ def season_periods(
     ps = [1] + [int(round(s / fd.step)) for s in (DAY, WEEK) if fd.step < s and abs(s / fd.step - round(s / fd.step)) < 1e-6]
     return tuple(p for p in ps if 4 * p <= fd.valid.start)
 
+def train_drop(
+    fd:ForecastData, # the series
+    padding:int=200, # samples the train slice drops for the representation's context
+    seasonal=None, # see `check_periods`
+    lags:int=0, # values of the targets beside the representation
+)->int:
+    "The first training samples the protocol leaves out: those without `padding` steps of context, a season or `lags` values behind them"
+    if not is_int(lags) or lags < 0: raise ValueError(f"lags must be an int >= 0 (past values of the targets as features), got {lags!r}")
+    return max([padding, lags - 1] + [p - 1 for p in check_periods(fd, seasonal)])
+
 def _fit(repr, y, fd, horizon, drop, period):
     "The ridge of one horizon on the residual over the seasonal naive of `period` (0: none), its valid score, test predictions and truth"
     out = []
@@ -323,12 +334,13 @@ def horizon_fit(
     horizon:int, # steps ahead
     padding:int=200, # samples the train slice drops
     seasonal=None, # `None`: TS2Vec's ridge on the representations; a period (or periods to choose from on valid, or 'auto'): the ridge predicts the residual over the seasonal naive
+    lags:int=0, # the last `lags` values of the targets as features beside the representation (`lag_features`)
 )->tuple[RidgeFit, np.ndarray, np.ndarray]:
     "The ridge for `horizon` (fitted on train, alpha and period chosen on valid) and its test predictions and truth, both (n, n_targets, horizon), standardised"
-    ps = check_periods(fd, seasonal)
-    drop = max([padding] + [p - 1 for p in ps])
+    ps, drop = check_periods(fd, seasonal), train_drop(fd, padding, seasonal, lags)
     check_horizon(fd, horizon, drop)
     repr, y = _repr_2d(repr, fd), fd.y
+    if lags: repr = np.concatenate([repr, lag_features(fd, lags)])
     fits = [(p, *_fit(repr, y, fd, horizon, drop, p)) for p in (ps or (0,))]
     p, lr, _, pred, true = min(fits, key=lambda f: f[2])
     lr = lr._replace(period=p or None)
@@ -354,13 +366,14 @@ def eval_forecasting(
     horizons:tuple=(24, 48, 96, 288, 672), # steps ahead (TS2Vec's for hourly-or-finer data other than ETTh)
     padding:int=200, # the train slice drops its first `padding` samples, as TS2Vec does
     seasonal=None, # `None`: TS2Vec's protocol; a period, periods or 'auto' (`season_periods`): a ridge on the residual over the seasonal naive, period chosen on valid per horizon
+    lags:int=0, # the last `lags` values of the targets beside the representation (e.g. 336: a week of half-hours)
 )->list[dict]:
     "TS2Vec's forecasting protocol: one ridge per horizon on the representations, a row of test errors each (see `forecast_row`)"
-    drop = max([padding] + [p - 1 for p in check_periods(fd, seasonal)])
+    drop = train_drop(fd, padding, seasonal, lags)
     for h in horizons: check_horizon(fd, h, drop) # refuse before any fit
     rows = []
     for h in horizons:
-        lr, pred, true = horizon_fit(repr, fd, h, padding, seasonal)
+        lr, pred, true = horizon_fit(repr, fd, h, padding, seasonal, lags)
         rows.append(forecast_row(pred, true, fd, lr.alpha) | ({'period': lr.period} if seasonal is not None else {}))
     return rows
 
@@ -456,13 +469,15 @@ class Forecaster:
         arch=None, # the arch pretrained, for a backbone other than TS2Vec's
         arch_config:dict|None=None, # its arguments
         seasonal=None, # `None`: TS2Vec's ridges; a period, periods or 'auto': ridges on the residual over the seasonal naive (see `eval_forecasting`)
+        lags:int=0, # the last `lags` values of the targets beside the representation (see `eval_forecasting`)
     )->Forecaster:
         "Fit a ridge per horizon on the causal representations of `fd`, as `eval_forecasting` does"
         net = encoder.encoder_model() if hasattr(encoder, 'encoder_model') else encoder
-        drop = max([padding] + [p - 1 for p in check_periods(fd, seasonal)])
+        drop = train_drop(fd, padding, seasonal, lags)
         for h in horizons: check_horizon(fd, h, drop)
         z = causal_encode(net, torch.from_numpy(fd.data).float(), padding)[0].numpy()
-        return cls(net, {int(h): horizon_fit(z, fd, h, padding, seasonal)[0] for h in horizons}, _config(net, fd, padding, arch, arch_config))
+        ridges = {int(h): horizon_fit(z, fd, h, padding, seasonal, lags)[0] for h in horizons}
+        return cls(net, ridges, _config(net, fd, padding, arch, arch_config) | {'lags': int(lags)})
 
     def predict(self,
         d, # the end of a series: a mapping name → 1-D array with the variables `forecast_data` read (at least one timestamp)
@@ -474,12 +489,15 @@ class Forecaster:
         cov, y = raw_channels(d, c['targets'], c['covariates'], c['time'], c['tz'])
         (cm, cs), (m, s) = [(c[a].numpy()[:, None], c[b].numpy()[:, None]) for a, b in (('cov_mean', 'cov_std'), ('mean', 'std'))]
         x = torch.from_numpy(np.concatenate([(cov - cm) / cs, (y - m) / s])[None, :, -(c['padding'] + 1):]).float()
-        r, ys = self.ridges[horizon], (y - m) / s
-        if r.period and ys.shape[1] < r.period:
-            raise ValueError(f"the ridge of horizon {horizon} corrects the seasonal naive of {r.period} steps: give at least {r.period} timestamps, got {ys.shape[1]}")
+        r, ys, lags = self.ridges[horizon], (y - m) / s, c.get('lags', 0)
+        need = max(r.period or 0, lags)
+        if ys.shape[1] < need:
+            raise ValueError(f"the ridge of horizon {horizon} reads the last {need} values (its season or lags): give at least {need} timestamps, got {ys.shape[1]}")
         with torch.no_grad(): z = last_repr(self.net, causal_windows(x, c['padding'])[:, -1].to(next(self.net.parameters()).device))
+        f = z.float().cpu().numpy()
+        if lags: f = np.concatenate([f, ys[:, -lags:].reshape(1, -1)], 1)
         base = seasonal_base(ys, [ys.shape[1] - 1], horizon, r.period)[0] if r.period else 0.
-        return (r.predict(z.float().cpu().numpy()).reshape(len(y), horizon) + base) * s + m
+        return (r.predict(f).reshape(len(y), horizon) + base) * s + m
 
     def save(self,
         path, # the file to write (e.g. 'models/forecaster.pth')

@@ -71,7 +71,7 @@ def ours_rows(
     if fd.step is not None:
         L = max(season_periods(fd))                                    # the longest season (a week of half-hours: 336)
         runs[f'{mode}+seasonal'] = lambda: eval_forecasting(z, fd, horizons, seasonal='auto')
-        runs[f'{mode}+lags'] = lambda: eval_forecasting(np.concatenate([z, lag_features(fd, L)]), fd, horizons, padding=max(200, L - 1))
+        runs[f'{mode}+lags'] = lambda: eval_forecasting(z, fd, horizons, lags=L)
     return [dict(method=m, seed=seed, iters=iters, precision=precision, fit_s=fit_s, s_per_iter=fit_s / iters, encode_s=encode_s, **r)
             for m, run in runs.items() for r in run()]
 
