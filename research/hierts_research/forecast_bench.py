@@ -146,7 +146,7 @@ def tsai_rows(
     seed:int=0, # random seed of the fine-tuning
     horizons:tuple=(24, 48, 96, 288, 672), # steps ahead
     history:int=336, # steps in each window (a week of half-hours, the issue's)
-    stride:int=4, # steps between training windows
+    stride:int=5, # steps between training windows' ends: prime to the day (48) and the week (336), so that every half-hour of the week ends some
     epochs:int=2, # fine-tuning epochs, everything trained, from the ridge head
     lr:float=1e-4, # one cycle's maximum (small: the head starts at the ridge)
     bs:int=64, # windows per batch
@@ -162,10 +162,10 @@ def tsai_rows(
     t0 = time.perf_counter()
     ridge_head(fl, X, y, splits)
     probe_s = time.perf_counter() - t0
-    rows = [dict(method=f'{name}-probe', seed=seed, fit_s=probe_s, epochs=0, **r) for r in window_rows(fl, fd, horizons, history)]
+    rows = [dict(method=f'{name}-probe', seed=seed, fit_s=probe_s, epochs=0, stride=stride, **r) for r in window_rows(fl, fd, horizons, history)]
     fl.unfreeze()
     fit_s = probe_s + _fit_forecaster(fl, epochs, 0, lr)
-    return rows + [dict(method=name, seed=seed, fit_s=fit_s, epochs=epochs, **r) for r in window_rows(fl, fd, horizons, history)]
+    return rows + [dict(method=name, seed=seed, fit_s=fit_s, epochs=epochs, stride=stride, **r) for r in window_rows(fl, fd, horizons, history)]
 
 PATCHTST = dict(n_layers=3, n_heads=16, d_model=128, d_ff=256, dropout=0.2, attn_dropout=0., patch_len=16, stride=8) # PatchTST/42's
 
@@ -174,7 +174,7 @@ def patchtst_rows(
     seed:int=0, # random seed
     horizons:tuple=(24, 48, 96, 288, 672), # steps ahead
     history:int=336, # steps in each window (PatchTST/42's look-back)
-    stride:int=4, # steps between training windows
+    stride:int=5, # steps between training windows' ends: prime to the day (48) and the week (336), so that every half-hour of the week ends some
     epochs:int=4, # capped so that a run takes minutes on a CPU
     lr:float=1e-3, # one cycle's maximum
     bs:int=64, # windows per batch
@@ -188,7 +188,7 @@ def patchtst_rows(
     fl = TSForecaster(np.concatenate([Xt, Xv])[:, ch], np.concatenate([yt, yv]), splits=(list(range(len(Xt))), list(range(len(Xt), len(Xt) + len(Xv)))),
                       tfms=[None, TSForecasting()], arch=PatchTST, arch_config=dict(arch_config), bs=bs, seed=seed)
     fit_s = _fit_forecaster(fl, epochs, 0, lr)
-    return [dict(method='patchtst', seed=seed, fit_s=fit_s, epochs=epochs, **r) for r in window_rows(fl, fd, horizons, history, ch)]
+    return [dict(method='patchtst', seed=seed, fit_s=fit_s, epochs=epochs, stride=stride, **r) for r in window_rows(fl, fd, horizons, history, ch)]
 
 # %% ../nbs/40_forecast.ipynb #cd184073
 OFFICIAL_RUNNER = """
