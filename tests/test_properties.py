@@ -1,7 +1,7 @@
 "Properties over random shapes (hypothesis): loss shapes and finiteness, aligned views, encode shapes, candidates and gradients"
 import numpy as np
 import torch
-from hypothesis import given, settings, strategies as st, HealthCheck
+from hypothesis import given, settings, example, strategies as st, HealthCheck
 import pytest
 from hierts_tsai.losses import level_losses, level_loss, hierarchical_contrastive_loss, n_levels, levels_with_terms
 from hierts_tsai.augment import random_crops, make_views, draw_views
@@ -14,6 +14,7 @@ dims = dict(B=st.integers(1, 6), C=st.integers(1, 12), T=st.integers(1, 80), see
 @settings(max_examples=60, deadline=None)
 @given(**dims, scale=st.sampled_from([1e-3, 1., 30.]), alpha=st.floats(0, 1), tu=st.integers(0, 3),
        budget=st.sampled_from(['auto', None, 2**12]))
+@example(B=1, C=1, T=1, seed=0, scale=1e-3, alpha=0., tu=0, budget='auto')   # one series of one timestamp: no term anywhere
 def test_loss_shapes_and_finite(B, C, T, seed, scale, alpha, tu, budget):
     g = torch.Generator().manual_seed(seed)
     z1, z2 = torch.randn(B, C, T, generator=g) * scale, torch.randn(B, C, T, generator=g) * scale
@@ -21,16 +22,18 @@ def test_loss_shapes_and_finite(B, C, T, seed, scale, alpha, tu, budget):
     v = level_losses(z1, z2, alpha, tu, budget)
     assert v.shape == (n_levels(T),) and torch.isfinite(v).all() and (v >= -1e-5).all()
     k = int(torch.randint(n_levels(T), (), generator=g))
-    torch.testing.assert_close(level_loss(z1, z2, k, alpha, tu, budget), v[k], rtol=1e-5, atol=1e-5)
     if not levels_with_terms(T, B, alpha, tu):                 # no level has a term (one series and alpha=1, ...): refused
-        with pytest.raises(ValueError, match='no level of this batch has a loss term'): hierarchical_contrastive_loss(z1, z2, alpha, tu, budget)
+        for f in (lambda: hierarchical_contrastive_loss(z1, z2, alpha, tu, budget), lambda: level_loss(z1, z2, k, alpha, tu, budget)):
+            with pytest.raises(ValueError, match='no level of this batch has a loss term'): f()
         return
+    torch.testing.assert_close(level_loss(z1, z2, k, alpha, tu, budget), v[k], rtol=1e-5, atol=1e-5)
     l = hierarchical_contrastive_loss(z1, z2, alpha, tu, budget)
     assert l.ndim == 0 and torch.isfinite(l)
 
 @settings(max_examples=60, deadline=None)
 @given(B=st.integers(1, 5), T=st.integers(1, 70), alpha=st.sampled_from([0., 0.3, 1.]), tu=st.integers(0, 3),
        candidates=st.sampled_from(['reference', 'all']), seed=st.integers(0, 1000))
+@example(B=1, T=1, alpha=0., tu=0, candidates='reference', seed=0)
 def test_candidates_are_exactly_the_levels_with_a_gradient(B, T, alpha, tu, candidates, seed):
     "a level is a candidate iff its loss moves with the views (and is longer than 1 unless candidates='all')"
     g = torch.Generator().manual_seed(seed)
@@ -38,6 +41,10 @@ def test_candidates_are_exactly_the_levels_with_a_gradient(B, T, alpha, tu, cand
     z2 = torch.randn(B, 4, T, generator=g, dtype=torch.float64)
     cands = candidate_levels(T, B, alpha, tu, candidates)
     if candidates == 'all': assert cands == levels_with_terms(T, B, alpha, tu)
+    if not levels_with_terms(T, B, alpha, tu):                 # nothing to train: no candidate, and the loss says so
+        assert not cands
+        with pytest.raises(ValueError, match='no level of this batch has a loss term'): level_loss(z1, z2, 0, alpha, tu)
+        return
     for k in range(n_levels(T)):
         loss = level_loss(z1, z2, k, alpha, tu)
         grad = torch.autograd.grad(loss, z1, allow_unused=True)[0] if loss.requires_grad else None
