@@ -12,9 +12,10 @@ from .core import quiet as quietly
 
 # %% auto #0
 __all__ = ['posix_option', 'command_parser', 'run_command', 'data_options', 'epoch_lines', 'hierts_pretrain', 'describe_data',
-           'fit_for_output', 'evaluate_encoder', 'pretrain_main', 'read_anomaly_npz', 'describe_split',
-           'hierts_anomaly', 'check_anomaly_options', 'report_anomalies', 'anomaly_main', 'read_series',
-           'forecast_horizons', 'hierts_forecast', 'forecast_setup', 'report_forecast', 'forecast_main']
+           'check_at_least', 'train_for_output', 'fit_for_output', 'evaluate_encoder', 'pretrain_main',
+           'read_anomaly_npz', 'describe_split', 'hierts_anomaly', 'check_anomaly_options', 'report_anomalies',
+           'anomaly_main', 'read_series', 'forecast_horizons', 'hierts_forecast', 'forecast_setup', 'report_forecast',
+           'forecast_main']
 
 # %% ../nbs/13_cli.ipynb #98a5a948
 def posix_option(
@@ -91,20 +92,16 @@ def hierts_pretrain(
     device:str=None, # 'cpu' or 'cuda' (default: CUDA when there is one)
 ):
     "Pretrain an encoder with hierarchical contrastive learning (IARS by default), save it and print its accuracy"
-    from hierts_tsai.learner import quiet_learner
     from hierts_tsai.iars import IARS
     from hierts_tsai.data import is_labelled
-    if iters is not None and iters < 1: raise ValueError(f"--iters must be at least 1, got {iters}")
+    check_at_least(1, iters=iters)
     if protocol not in ('svm', 'linear', 'knn'): raise ValueError(f"--protocol must be svm, linear or knn, got {protocol!r}")
     cb = IARS(mode)
     name, d = data_options(dataset, data, synthetic)
     evaluate = is_labelled(d) and not no_eval
     print(describe_data(name, d, 'evaluated' if evaluate else ('--no-eval' if no_eval else 'the data has no y_train, X_test and y_test')))
-    learn = quiet_learner(d['X_train'], arch=arch, cbs=cb, seed=seed, bs=bs, repr_dims=repr_dims, device=device, precision=precision)
-    print(f"precision: {learn.describe_precision()}")
-    fit_s = fit_for_output(learn, iters, quiet)
-    learn.save_encoder(out)
-    print(f"trained {learn.train_iter} iterations ({mode}: {cb.describe()}) in {fit_s:.1f} s; encoder saved to {out}")
+    learn = train_for_output(d['X_train'], cb, mode, iters, quiet, arch=arch, seed=seed, bs=bs, repr_dims=repr_dims, device=device, precision=precision)
+    print(f"encoder saved to {learn.save_encoder(out)}")
     if evaluate: return evaluate_encoder(learn, d, name, protocol, seed)
 
 def describe_data(
@@ -115,6 +112,28 @@ def describe_data(
     n, c, T = d['X_train'].shape
     test = f"; {len(d['X_test'])} test series" if 'X_test' in d else ''
     return f"{name}: {n} training series, {c} channels, length {T}{test}" + ('' if evaluation == 'evaluated' else f' (no evaluation: {evaluation})')
+
+def check_at_least(
+    lo:int, # the smallest value allowed
+    **options, # option name → value (`None` passes)
+):
+    "Refuse a console option below `lo`, by its name on the command line"
+    for k, v in options.items():
+        if v is not None and v < lo: raise ValueError(f"--{k.replace('_', '-')} must be at least {lo}, got {v}")
+
+def train_for_output(
+    x, # the training series (or whatever `quiet_learner` takes)
+    cb, # the IARS callback
+    mode:str, iters:int|None, quiet:bool, # as the console commands' options
+    **kwargs, # passed to `quiet_learner`
+):
+    "A `quiet_learner` on `x` with `cb`, trained by `fit_for_output`; prints its precision and what it trained"
+    from hierts_tsai.learner import quiet_learner
+    learn = quiet_learner(x, cbs=cb, **kwargs)
+    print(f"precision: {learn.describe_precision()}")
+    fit_s = fit_for_output(learn, iters, quiet)
+    print(f"trained {learn.train_iter} iterations ({mode}: {cb.describe()}) in {fit_s:.1f} s")
+    return learn
 
 def fit_for_output(
     learn, # a pretraining learner
@@ -180,19 +199,15 @@ def hierts_anomaly(
 ):
     "Pretrain on the train half of one series, score and flag its test half with TS2Vec's protocol, print F1 when labelled"
     import numpy as np
-    from hierts_tsai.learner import quiet_learner
     from hierts_tsai.iars import IARS
     from hierts_tsai.anomaly import anomaly_split, AnomalyDetector
-    if iters is not None and iters < 1: raise ValueError(f"--iters must be at least 1, got {iters}")
+    check_at_least(1, iters=iters)
     check_anomaly_options(k, quantile, delay, padding)
     cb = IARS(mode)
     name, x, labels = read_anomaly_npz(data)
     s = anomaly_split(x, labels)
     print(describe_split(name, s))
-    learn = quiet_learner(s.train[None].astype(np.float32), cbs=cb, seed=seed, bs=bs, repr_dims=repr_dims, device=device, precision=precision)
-    print(f"precision: {learn.describe_precision()}")
-    fit_s = fit_for_output(learn, iters, quiet)
-    print(f"trained {learn.train_iter} iterations ({mode}: {cb.describe()}) in {fit_s:.1f} s")
+    learn = train_for_output(s.train[None].astype(np.float32), cb, mode, iters, quiet, seed=seed, bs=bs, repr_dims=repr_dims, device=device, precision=precision)
     det = AnomalyDetector(learn, k, quantile, delay, padding).fit(s.train)
     scores, flags = det.update(s.test)
     rule = f"the train half's {quantile} quantile" if quantile is not None else f"mean + {k:g}·std of the train half's scores"
@@ -311,21 +326,16 @@ def hierts_forecast(
 ):
     "Pretrain on the train slice of one series and print TS2Vec's forecasting protocol (MSE/MAE per horizon) beside the naive forecasts"
     import numpy as np
-    from hierts_tsai.learner import quiet_learner
     from hierts_tsai.iars import IARS
     from hierts_tsai.forecast import forecast_repr, eval_forecasting
-    if iters is not None and iters < 1: raise ValueError(f"--iters must be at least 1, got {iters}")
-    if padding < 0: raise ValueError(f"--padding must be at least 0, got {padding}")
+    check_at_least(1, iters=iters); check_at_least(0, padding=padding, lags=lags)
     seas, cb = _seasonal(seasonal), IARS(mode)
     d, fd, hs = forecast_setup(data, target, covariates, time, tz, _horizons(horizons), seas, padding, lags)
-    learn = quiet_learner(fd.data[..., fd.train].astype(np.float32), cbs=cb, seed=seed, bs=bs, repr_dims=repr_dims, device=device, precision=precision)
-    fit_s = fit_for_output(learn, iters, quiet)
-    print(f"trained {learn.train_iter} iterations ({mode}: {cb.describe()}) on the train slice in {fit_s:.1f} s; precision {learn.describe_precision()}")
+    learn = train_for_output(fd.data[..., fd.train].astype(np.float32), cb, mode, iters, quiet, seed=seed, bs=bs, repr_dims=repr_dims, device=device, precision=precision)
     name = mode + ('' if seas is None else '+seasonal') + (f'+{lags} lags' if lags else '')
     rows = [dict(method=name, **r) for r in eval_forecasting(forecast_repr(learn, fd, padding), fd, hs, padding, seas, lags)]
     rows = report_forecast(rows, fd, hs, seas)
-    if encoder: print(f"encoder saved to {learn.save_encoder(encoder)} (tsai layout)")
-    if save or out: _save_forecaster(learn, d, fd, hs, padding, seas, lags, save, out)
+    _save_forecast(learn, d, fd, hs, padding, seas, lags, save, out, encoder)
     return rows
 
 def forecast_setup(data:str, target, covariates, time, tz, hs, seas, padding:int, lags:int=0)->tuple:
@@ -363,10 +373,12 @@ def report_forecast(rows:list, fd, hs:tuple, seas)->list:
     if seas is not None: print("seasons chosen on valid (steps): " + ', '.join(f"{r['horizon']} ahead: {r['period']}" for r in rows[:n]))
     return rows
 
-def _save_forecaster(learn, d:dict, fd, hs:tuple, padding:int, seas, lags:int, save, out):
-    "Fit and save the forecaster to `save`, and write the next values after the series' end to the CSV `out`, each when given"
+def _save_forecast(learn, d:dict, fd, hs:tuple, padding:int, seas, lags:int, save, out, encoder=None):
+    "Save the encoder to `encoder`, fit and save the forecaster to `save`, write the next values to the CSV `out`, each when given"
     import numpy as np, pandas as pd
     from hierts_tsai.forecast import Forecaster
+    if encoder: print(f"encoder saved to {learn.save_encoder(encoder)} (tsai layout)")
+    if not (save or out): return
     fc = Forecaster.fit(learn, fd, hs, padding, seasonal=seas, lags=lags)
     if save: print(f"forecaster saved to {fc.save(save)} (Forecaster.load)")
     if out:
