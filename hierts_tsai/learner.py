@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_learner.ipynb #d497dd5c
 from __future__ import annotations
-import math, pickle, random, warnings
+import math, pickle, warnings
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -14,7 +14,7 @@ from torch import Tensor
 from fastcore.basics import ifnone, patch
 from fastcore.foundation import L
 from fastcore.xtras import join_path_file
-from fastai.torch_core import get_model, rank_distrib, num_distrib, distrib_barrier, set_seed, get_random_states
+from fastai.torch_core import get_model, rank_distrib, num_distrib, distrib_barrier, set_seed
 from fastai.learner import Learner, load_model
 from fastai.callback.core import CancelEpochException
 from fastai.optimizer import OptimWrapper
@@ -24,6 +24,7 @@ from .encoder import TS2VecEncoder, ContrastiveModel, contrastive_model, encoder
 from .augment import split_sections
 from .callbacks import TS2VecViews, SWA, IterLimit, Autocast, default_n_iters, choose_precision
 from .encode import encode_dl, encoding_dl
+from .resume import training_state, load_training_state
 
 # %% auto #0
 __all__ = ['tf32_ctx', 'train_series', 'check_training_data', 'check_crops', 'TS2VecLearner', 'ts2vec_learner', 'quiet_learner',
@@ -104,10 +105,6 @@ def check_crops(
     if not levels_with_terms(T, B, loss_func.alpha, tu): raise no_term_error(B, T, loss_func.alpha, tu)
 
 # %% ../nbs/07_learner.ipynb #ae50db5a
-def _has_state(cb)->bool:
-    "Whether callback `cb`'s class saves a state (fastai callbacks pass unknown attributes on to the learner and the model)"
-    return callable(getattr(type(cb), 'state_dict', None)) and callable(getattr(type(cb), 'load_state_dict', None))
-
 def _pretraining_only(what):
     raise ValueError(f"{what}: a pretraining learner predicts representations, not labels; use learn.encode(X) or "
                      "learn.get_X_preds(X) for them, learn.validate() for the contrastive loss, learn.recorder.plot_loss() "
@@ -317,47 +314,12 @@ def save_encoder(self:TS2VecLearner,
     return path
 
 # %% ../nbs/07_learner.ipynb #4e66440f
-def _plain(state):
-    "`get_random_states()` with NumPy's state as plain Python values (a weights-only load reads no NumPy array)"
-    s = dict(state)
-    kind, keys, pos, has_gauss, cached = s['numpy_state']
-    s['numpy_state'] = (kind, np.asarray(keys).tolist(), int(pos), int(has_gauss), float(cached))
-    return s
-
-@patch
-def training_state(self:TS2VecLearner)->dict:
-    "What resuming needs beyond model and optimizer, as tensors and plain Python values: callback states and random states"
-    return {'cbs': {type(cb).__name__: cb.state_dict() for cb in self.cbs if _has_state(cb)},
-            'random': _plain(get_random_states()), 'dl_rng': self.dls.train.rng.getstate() if hasattr(self.dls.train, 'rng') else None}
-
-@patch
-def load_training_state(self:TS2VecLearner, state:dict):
-    "Restore what `training_state` returned; an unfinished iteration budget becomes `resume_budget`"
-    lost = sorted(set(state['cbs']) - {type(cb).__name__ for cb in self.cbs if _has_state(cb)} - {'IterLimit'})
-    if lost: warnings.warn(f"the checkpoint holds the state of {', '.join(lost)}, which this learner does not have: add "
-                           f"{'it' if len(lost) == 1 else 'them'} to the learner (cbs=...) before load to resume exactly")
-    for cb in self.cbs:
-        sd = state['cbs'].get(type(cb).__name__)
-        if sd is not None and _has_state(cb) and not isinstance(cb, IterLimit): cb.load_state_dict(sd)
-    self.resume_budget = state['cbs'].get('IterLimit')
-    r = state['random'] # random states are CPU byte tensors, wherever `load` mapped the checkpoint
-    kind, keys, pos, has_gauss, cached = r['numpy_state']
-    random.setstate(r['random_state']); np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
-    torch.set_rng_state(r['torch_state'].cpu())
-    if torch.cuda.is_available() and len(r['torch_cuda_state']) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all([s.cpu() for s in r['torch_cuda_state']])
-    if state['dl_rng'] is not None and hasattr(self.dls.train, 'rng'): self.dls.train.rng.setstate(_tuples(state['dl_rng']))
-
-def _tuples(v):
-    "Lists back to the tuples `random.Random.setstate` wants"
-    return tuple(_tuples(o) for o in v) if isinstance(v, (list, tuple)) else v
-
 @patch
 def save(self:TS2VecLearner, file, with_opt:bool=True, pickle_protocol:int=2):
     "Save model, optimizer (if `with_opt`) and `training_state` to `self.path/self.model_dir/file`"
     file = join_path_file(file, self.path / self.model_dir, ext='.pth')
     if rank_distrib(): return file
-    state = {'model': get_model(self.model).state_dict(), 'hierts': self.training_state()}
+    state = {'model': get_model(self.model).state_dict(), 'hierts': training_state(self)}
     if with_opt and getattr(self, 'opt', None) is not None: state['opt'] = self.opt.state_dict()
     torch.save(state, file, pickle_protocol=pickle_protocol)
     return file
@@ -385,7 +347,7 @@ def load(self:TS2VecLearner,
         return self
     get_model(self.model).load_state_dict(state['model'], strict=strict)
     if with_opt and 'opt' in state: self.opt.load_state_dict(state['opt'])
-    self.load_training_state(state['hierts'])
+    self.resume_budget = load_training_state(self, state['hierts'])
     return self
 
 # %% ../nbs/07_learner.ipynb #ddb11c8d

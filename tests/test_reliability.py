@@ -8,6 +8,7 @@ from tsai.data.core import get_ts_dls
 from fastai.callback.tracker import SaveModelCallback
 from fastai.callback.core import Callback
 from hierts_tsai.learner import ts2vec_learner, train_series
+from hierts_tsai.resume import training_state
 from hierts_tsai.callbacks import Autocast
 from hierts_tsai.iars import IARS
 from hierts_tsai.data import load_dataset, standardize
@@ -162,7 +163,7 @@ def test_checkpoints_keep_every_random_state_and_only_the_callbacks_states():
         def state_dict(self): return {'x': 1}
         def load_state_dict(self, sd): self.x = sd['x']
     learn = quiet_fit(small_learner(cbs=[IARS(), Mine()]), 3)
-    st = learn.training_state()
+    st = training_state(learn)
     assert {'random_state', 'numpy_state', 'torch_state', 'torch_cuda_state'} <= set(st['random'])
     assert set(st['cbs']) == {'TS2VecViews', 'SWA', 'IARS', 'Mine'}   # fastai's own callbacks hold no state to resume
     assert set(st['cbs']['IARS']) == {'rng', 'choice', 'step', 'history'} and st['cbs']['IARS']['step'] == 3
@@ -177,7 +178,7 @@ def test_load_reads_weights_only_by_default(tmp_path):
     b = small_learner(cbs=IARS(), path=tmp_path, seed=5)
     b.load('ck')
     for p, q in zip(learn.model.parameters(), b.model.parameters()): torch.testing.assert_close(p, q)
-    torch.save({'model': learn.model.state_dict(), 'hierts': learn.training_state(), 'extra': Untrusted()},
+    torch.save({'model': learn.model.state_dict(), 'hierts': training_state(learn), 'extra': Untrusted()},
                tmp_path / 'models' / 'odd.pth')
     with pytest.raises(ValueError, match='weights-only load refuses'): b.load('odd')
     b.load('odd', weights_only=False)                                   # a trusted file
