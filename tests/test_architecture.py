@@ -174,3 +174,9 @@ def test_iars_reads_mode_strings_only_in_its_shorthand_mapping():
     others = {k: _reads_mode_string(n) for k, n in top.items() if k != 'choice_for'}
     assert not any(others.values()), others
     assert _reads_mode_string(top['choice_for'])          # the mapping is where the names are read (the check can see them)
+
+def test_library_functions_are_short():
+    "no function of the library (the installed package, research apart) is longer than 35 lines, its signature included"
+    long = [(m, n.name, n.end_lineno - n.lineno + 1) for m in LIBRARY for n in ast.walk(ast.parse(source(m).read_text()))
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.end_lineno - n.lineno + 1 > 35]
+    assert not long, long
