@@ -12,28 +12,37 @@ from fastai.data.core import Transform
 from tsai.data.core import TSTensor
 
 # %% auto #0
-__all__ = ['Crops', 'random_crops', 'host_to_device', 'take_per_row', 'make_views', 'binomial_mask', 'centre', 'one_section',
-           'TS2VecPrep', 'split_sections', 'random_window', 'Views', 'draw_views']
+__all__ = ['Crops', 'crop_step', 'random_crops', 'host_to_device', 'take_per_row', 'make_views', 'binomial_mask', 'centre',
+           'one_section', 'TS2VecPrep', 'split_sections', 'random_window', 'Views', 'draw_views']
 
 # %% ../nbs/02_augment.ipynb #d2f1dd83
 class Crops(NamedTuple):
     "Where the two views of a batch of series of length `T` come from (TS2Vec's names), offsets per series"
     crop_l:int; left:int; right:int; eleft:int; eright:int; offsets:np.ndarray; T:int
 
+def crop_step(
+    T:int, # length of the batch's series
+)->int:
+    "The grid of `draw_views(grid=True)`: the power of two nearest `T/16` (11 to 22 view lengths; the overlap, a power of two too, still fits)"
+    return 2 ** max(0, round(np.log2(max(T, 1) / 16)))
+
 def random_crops(
     T:int, # length of the batch's series
     B:int, # number of series in the batch
     temporal_unit:int=0, # the overlap is at least `2**(temporal_unit+1)` long
     rng:np.random.Generator|None=None, # random generator (default: a fresh one)
+    step:int=1, # round the overlap and both extensions down to multiples of `step` (1: TS2Vec's exact crops)
 )->Crops:
-    "Draw TS2Vec's two overlapping crops of a batch of `B` series of length `T`"
+    "Draw TS2Vec's two overlapping crops of a batch of `B` series of length `T`, their lengths on a grid of `step` when asked"
     rng = np.random.default_rng() if rng is None else rng
     lo = 2 ** (temporal_unit + 1)
     if T < lo: raise ValueError(f"series of length {T} are too short for temporal_unit={temporal_unit}: "
                                 f"the crops need at least {lo} timestamps")
-    crop_l = int(rng.integers(lo, T + 1))
+    if step < 1 or -(-lo // step) * step > T: raise ValueError(f"step={step}: the grid needs 1 <= step and an overlap of a multiple of step within {T} timestamps")
+    crop_l = max(-(-lo // step) * step, int(rng.integers(lo, T + 1)) // step * step)
     left = int(rng.integers(T - crop_l + 1)); right = left + crop_l
-    eleft = int(rng.integers(left + 1)); eright = int(rng.integers(right, T + 1))
+    eleft = left - (left - int(rng.integers(left + 1))) // step * step           # TS2Vec's draws, the extensions rounded down
+    eright = right + (int(rng.integers(right, T + 1)) - right) // step * step
     offsets = rng.integers(-eleft, T - eright + 1, size=B)
     return Crops(crop_l, left, right, eleft, eright, offsets, T)
 
@@ -172,10 +181,11 @@ def draw_views(
     temporal_unit:int=0, # the overlap is at least `2**(temporal_unit+1)` long
     max_train_length:int|None=3000, # longer batches are cut to a random window of this length
     mask_p:float=0.5, # probability of keeping a timestamp
+    grid:bool=False, # crop lengths on `crop_step`'s grid (kernels reused; `False`: TS2Vec's exact crops)
 )->Views:
     "TS2Vec's views of batch `x`: a random window, two overlapping crops, a binomial timestamp mask for each"
     x = random_window(x, max_train_length, rng)
-    c = random_crops(x.shape[-1], x.shape[0], temporal_unit, rng)
+    c = random_crops(x.shape[-1], x.shape[0], temporal_unit, rng, crop_step(x.shape[-1]) if grid else 1)
     x1, x2 = make_views(x, c)
     m1 = binomial_mask(x1.shape[0], x1.shape[-1], mask_p, rng, x.device)
     m2 = binomial_mask(x2.shape[0], x2.shape[-1], mask_p, rng, x.device)

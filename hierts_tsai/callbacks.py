@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_callbacks.ipynb #20fcfc07
 from __future__ import annotations
-import itertools
+import itertools, os
 import numpy as np
 import torch
 from torch import Tensor
@@ -17,8 +17,8 @@ from .augment import draw_views, TS2VecPrep
 from .distributed import from_rank0
 
 # %% auto #0
-__all__ = ['PRECISIONS', 'BF16_MIN_LENGTH', 'is_predicting', 'TS2VecViews', 'SWA', 'take', 'IterLimit', 'default_n_iters',
-           'cpu_computes_bf16', 'choose_precision', 'Autocast']
+__all__ = ['PRECISIONS', 'BF16_MIN_LENGTH', 'CROPS', 'is_predicting', 'TS2VecViews', 'SWA', 'take', 'IterLimit',
+           'default_n_iters', 'cpu_computes_bf16', 'cpu_has_amx', 'choose_crops', 'choose_precision', 'Autocast']
 
 # %% ../nbs/05_callbacks.ipynb #4bf1e636
 def is_predicting(
@@ -38,6 +38,7 @@ class TS2VecViews(Callback):
         c_in:int|None=None, # channels the model expects (checked on every batch)
         valid_seed:int=0, # seed of the validation views, the same at every validation
         missing:bool=True, # the series may hold NaN (`TS2VecPrep` centres and drops; `False` skips that work)
+        grid:bool=False, # crop lengths on `crop_step`'s grid, so that kernels are reused (`False`: TS2Vec's exact crops)
     ):
         store_attr()
         self.prep = TS2VecPrep(max_train_length, missing)
@@ -64,7 +65,7 @@ class TS2VecViews(Callback):
         rng = self.rng if self.training else self.valid_rng
         x = self.prep.prepare(x, rng)
         if len(x) == 0: raise CancelBatchException() # every series of the batch is NaN everywhere: nothing to train on
-        self.learn.xb = tuple(draw_views(x, rng, self.temporal_unit, self.max_train_length, self.mask_p))
+        self.learn.xb = tuple(draw_views(x, rng, self.temporal_unit, self.max_train_length, self.mask_p, self.grid))
         self.learn.yb = (x.new_zeros(x.shape[0]),) # labels, if any, play no part (fastai only trains with a target)
 
     def after_loss(self):
@@ -209,7 +210,28 @@ def cpu_computes_bf16()->bool:
     checks = [getattr(torch.cpu, f, None) for f in ('_is_amx_tile_supported', '_is_avx512_bf16_supported')] # torch before get_capabilities
     return any(bool(f()) for f in checks if f is not None)
 
+def cpu_has_amx()->bool:
+    "Whether oneDNN can use this CPU's AMX-BF16 tiles: `torch.cpu.get_capabilities` reports them and `ONEDNN_MAX_CPU_ISA` does not hide them"
+    caps = getattr(torch.cpu, 'get_capabilities', None)
+    amx = bool(caps().get('amx_bf16')) if caps is not None else bool(getattr(torch.cpu, '_is_amx_tile_supported', lambda: False)())
+    isa = os.environ.get('ONEDNN_MAX_CPU_ISA', 'ALL').upper()
+    return amx and (isa in ('ALL', 'DEFAULT') or 'AMX' in isa)
+
 BF16_MIN_LENGTH = 256 # shorter training series: oneDNN's kernel building for each new crop length outweighs bfloat16's gain
+
+CROPS = ('auto', 'exact', 'grid')
+
+def choose_crops(
+    crops:str='auto', # 'auto', 'exact' (TS2Vec's) or 'grid' (`crop_step`'s)
+    precision:str='float32', # the precision of the training steps (`choose_precision`'s)
+    device=None, # the training device (`None`: the CPU)
+)->tuple[bool, str]:
+    "Whether the crops' lengths go on a grid, and why; 'auto': on a CPU, where it was measured to pay"
+    if crops not in CROPS: raise ValueError(f"crops must be one of {CROPS}, got {crops!r}")
+    if crops != 'auto': return crops == 'grid', 'asked for'
+    if torch.device('cpu' if device is None else device).type == 'cpu':
+        return True, f"oneDNN builds {precision} kernels for each new length: on the grid they are reused"
+    return False, "TS2Vec's exact crops: a grid was not measured on this device"
 
 def choose_precision(
     precision:str='auto', # 'auto', 'float32', 'bfloat16' or 'float16'
@@ -226,9 +248,11 @@ def choose_precision(
     if device.type == 'cuda':
         return ('bfloat16', 'the GPU supports it') if torch.cuda.is_bf16_supported() else ('float32', 'the GPU has no bfloat16')
     if device.type != 'cpu' or not cpu_computes_bf16(): return 'float32', 'this processor does not compute bfloat16 natively'
+    if not cpu_has_amx(): return 'float32', ('this processor computes bfloat16 without AMX tiles (AVX512-BF16), where bfloat16 '
+                                             'measured slower than float32 for this encoder')
     if T is not None and T < BF16_MIN_LENGTH:
-        return 'float32', f'this processor computes bfloat16 natively, but it pays only from {BF16_MIN_LENGTH} timestamps, and these crops reach {T}'
-    return 'bfloat16', 'this processor computes bfloat16 natively'
+        return 'float32', f'this processor computes bfloat16 with AMX, but it pays only from {BF16_MIN_LENGTH} timestamps, and these crops reach {T}'
+    return 'bfloat16', 'this processor computes bfloat16 with AMX tiles'
 
 # %% ../nbs/05_callbacks.ipynb #d6afb777
 class Autocast(Callback):

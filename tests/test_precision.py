@@ -12,10 +12,12 @@ from hierts_tsai.data import load_dataset, standardize
 
 X = standardize(load_dataset())['X_train']
 
-@pytest.mark.parametrize('native,T,expected', [(True, 300, 'bfloat16'), (True, 100, 'float32'), (False, 300, 'float32')],
-                         ids=['native, long series', 'native, short series', 'not native'])
-def test_bfloat16_only_where_the_capability_check_and_the_length_say_so(monkeypatch, native, T, expected):
+@pytest.mark.parametrize('native,amx,T,expected', [(True, True, 300, 'bfloat16'), (True, True, 100, 'float32'), (False, False, 300, 'float32'),
+                                                   (True, False, 300, 'float32')],
+                         ids=['AMX, long series', 'AMX, short series', 'not native', 'AVX512-BF16 without AMX (measured slower)'])
+def test_bfloat16_only_where_the_capability_check_and_the_length_say_so(monkeypatch, native, amx, T, expected):
     monkeypatch.setattr(callbacks, 'cpu_computes_bf16', lambda: native)
+    monkeypatch.setattr(callbacks, 'cpu_has_amx', lambda: amx)
     X = np.random.default_rng(0).standard_normal((16, 2, T)).astype(np.float32)
     learn = ts2vec_learner(X, **SMALL)
     assert learn.precision == expected and any(isinstance(cb, Autocast) for cb in learn.cbs) == (expected == 'bfloat16')
@@ -44,3 +46,8 @@ def test_a_second_autocast_leaves_no_autocast_behind():
     assert not torch.is_autocast_enabled('cpu')
     other = ts2vec_learner(X, seed=0, precision='float32', **SMALL)
     assert other.encode(X[:2]).dtype == np.float32 and torch.mm(torch.ones(2, 2), torch.ones(2, 2)).dtype == torch.float32
+
+def test_oneDNN_limited_below_AMX_hides_it(monkeypatch):
+    "`ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16` keeps oneDNN off the AMX tiles: 'auto' then trains in float32"
+    monkeypatch.setenv('ONEDNN_MAX_CPU_ISA', 'AVX512_CORE_BF16')
+    assert not callbacks.cpu_has_amx() and choose_precision('auto', 'cpu', 1000)[0] == 'float32'

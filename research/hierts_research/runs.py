@@ -103,7 +103,7 @@ def plain_fit(
         for (x,) in dl:
             if it >= n_iters: break
             if clock is not None: clock.append(time.perf_counter())
-            v = draw_views(x.to(learn.dls.device), rng, views.temporal_unit, views.max_train_length, views.mask_p)
+            v = draw_views(x.to(learn.dls.device), rng, views.temporal_unit, views.max_train_length, views.mask_p, views.grid)
             opt.zero_grad()
             loss = loss_func(model(*v))
             loss.backward(); opt.step(); swa.update_parameters(model)
