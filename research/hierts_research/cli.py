@@ -56,7 +56,7 @@ def _study_commands(cmd):
     s.add_argument('--seeds', type=int, help='with --cost: seeds (default 3)')
 
 def _precision_commands(cmd):
-    "The subcommands about precision: precision, official"
+    "The subcommands about precision: precision, official, grid"
     s = cmd('precision', 'the encoder step in float32 and bfloat16, eager and compiled, alternated in one process')
     s.add_argument('--lengths', type=_ints, default=_ints('1000,2500')); s.add_argument('--reps', type=int, default=5)
     s.add_argument('--compile', action='store_true', help='also torch.compile (fixed and varying crop lengths)')
@@ -64,6 +64,9 @@ def _precision_commands(cmd):
     s.add_argument('--official', required=True, help='a clone of github.com/zhihanyue/ts2vec')
     s.add_argument('--lengths', type=_ints, default=_ints('1000,2500')); s.add_argument('--iters', type=int, default=20)
     s.add_argument('--reps', type=int, default=3)
+    s = cmd('grid', "whole fits with exact and grid crops, in float32 and in 'auto' precision, alternated in one process")
+    s.add_argument('--lengths', type=_ints, default=_ints('250,1000,2500')); s.add_argument('--iters', type=int, default=20)
+    s.add_argument('--reps', type=int, default=3); s.add_argument('--mode', default='iars-p10')
 
 def _task_commands(cmd):
     "The subcommands of TS2Vec's other tasks: forecast"
@@ -153,8 +156,9 @@ def _baselines(a):
     return rows, baselines_table(rows)
 
 def _precision(a):
-    from hierts_research.precision import official_bench, precision_bench
+    from hierts_research.precision import official_bench, precision_bench, grid_bench
     if a.command == 'official': return official_bench(a.official, a.lengths, a.iters, a.reps, a.quiet)
+    if a.command == 'grid': return grid_bench(a.lengths, a.iters, a.reps, a.mode, a.quiet)
     return precision_bench(a.lengths, a.reps, a.compile, a.quiet)
 
 def _archs(a):
@@ -178,7 +182,7 @@ def _anomaly(a):
     return rows, anomaly_table(rows)
 
 HANDLERS = dict(modes=_modes, overhead=_overhead, steps=_lengths, loss=_lengths, ops=_ops, study=_study, transfer=_tutorial,
-                regression=_tutorial, baselines=_baselines, precision=_precision, official=_precision, archs=_archs, forecast=_forecast,
+                regression=_tutorial, baselines=_baselines, precision=_precision, official=_precision, grid=_precision, archs=_archs, forecast=_forecast,
                 anomaly=_anomaly)
 
 def hierts_bench(

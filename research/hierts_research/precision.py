@@ -13,14 +13,14 @@ from hierts_tsai.iars import IARS
 from hierts_tsai.encoder import TS2VecBackbone, ContrastiveModel
 from hierts_tsai.losses import level_loss, level_losses
 from hierts_tsai.learner import quiet_learner
-from hierts_tsai.callbacks import cpu_computes_bf16
+from hierts_tsai.callbacks import cpu_computes_bf16, cpu_has_amx, choose_precision, choose_crops
 from hierts_tsai.data import synthetic_dataset
 from .runs import StepClock
 from .stats import mean_std, paired, tost, fmt_diff
 
 # %% auto #0
 __all__ = ['abba', 'precision_rows', 'crop_rows', 'compile_rows', 'precision_bench', 'precision_table', 'official_rows',
-           'official_bench']
+           'official_bench', 'grid_rows', 'grid_bench', 'dynamic_compile_rows']
 
 # %% ../nbs/37_precision.ipynb #d6f4c103
 def _step(net, x, m, part:str, bf16:bool):
@@ -117,7 +117,8 @@ def precision_bench(
     quiet:bool=False, # unused (kept for the command's options)
 )->tuple[dict, str]:
     "float32 against bfloat16 at fixed lengths and on crops of new lengths (and compiled, if asked): (rows, markdown tables)"
-    rows = dict(precision=precision_rows(lengths, reps), crops=crop_rows(), compile=compile_rows(reps=reps) if compile else [])
+    rows = dict(precision=precision_rows(lengths, reps), crops=crop_rows(), compile=compile_rows(reps=reps) if compile else [],
+                dynamic=dynamic_compile_rows() if compile else [])
     out = [f"bfloat16 computed natively by this CPU: {cpu_computes_bf16()}", '',
            '| T | step (one fixed length) | float32 s | bfloat16 autocast s | bfloat16 / float32 |', '|---|---|---|---|---|']
     out += [f"| {r['T']} | {r['part']} | {r['float32_s']:.3f} | {r['bfloat16_s']:.3f} | {r['ratio']:.2f} |" for r in rows['precision']]
@@ -127,6 +128,8 @@ def precision_bench(
         out += ['', '| compiled encoder (float32, forward + backward) | first call s | eager s | compiled s | compiled / eager |', '|---|---|---|---|---|']
         first = lambda r: '—' if r['first_call_s'] is None else f"{r['first_call_s']:.1f}"
         out += [f"| {r['what']} | {first(r)} | {r['eager_s']:.3f} | {r['compiled_s']:.3f} | {r['ratio']:.2f} |" for r in rows['compile']]
+        out += ['', '| torch.compile(dynamic=True), encoder steps on grid lengths (first call included) | eager s | compiled s | compiled / eager |', '|---|---|---|---|']
+        out += [f"| {r['steps']} steps, {r['lengths']} lengths up to {r['T']}, {r['precision']} | {r['eager_s']:.1f} | {r['compiled_s']:.1f} | {r['ratio']:.2f} |" for r in rows['dynamic']]
     return rows, '\n'.join(out)
 
 # %% ../nbs/37_precision.ipynb #bad5b0f4
@@ -166,7 +169,7 @@ def official_rows(
     iters:int=20, # iterations of every run
     reps:int=3, # runs of each method, alternated
 )->list:
-    "Time per iteration of official TS2Vec's loop and of `iars`, `iars-p10`, alternated in one process"
+    "Time per iteration of official TS2Vec's loop and of `iars`, `iars-p10` (the defaults; then with exact crops, in float32), alternated in one process"
     TS2Vec, rows = _official(official), []
     for T in lengths:
         X = synthetic_dataset(T, n_train=32, n_test=1, c_in=3, seed=0)['X_train']
@@ -174,12 +177,14 @@ def official_rows(
             np.random.seed(seed); torch.manual_seed(seed)
             m = TS2Vec(input_dims=3, device='cpu', batch_size=8, max_train_length=3000)
             t0 = time.perf_counter(); m.fit(X.transpose(0, 2, 1).copy(), n_iters=iters); return time.perf_counter() - t0
-        def ours(mode, seed):
-            learn = quiet_learner(X, bs=8, cbs=IARS(mode), seed=seed)
+        def ours(k, seed):
+            mode, *kw = k.split(' ')  # 'iars-p10 exact crops', 'iars-p10 float32': the defaults but one
+            kw = dict(crops='exact') if kw == ['exact', 'crops'] else dict(precision='float32') if kw == ['float32'] else {}
+            learn = quiet_learner(X, bs=8, cbs=IARS(mode), seed=seed, **kw)
             t0 = time.perf_counter()
             with quietly(learn): learn.fit_iters(iters)
             return time.perf_counter() - t0
-        runs = {'official': [], 'iars': [], 'iars-p10': []}
+        runs = {k: [] for k in ('official', 'iars', 'iars-p10', 'iars-p10 exact crops', 'iars-p10 float32')}
         for rep in range(reps):
             order = list(runs) if rep % 2 == 0 else list(runs)[::-1]
             for k in order: runs[k].append((off(rep) if k == 'official' else ours(k, rep)) / iters)
@@ -192,7 +197,68 @@ def official_bench(
 )->tuple[list, str]:
     "Official TS2Vec against `iars` and `iars-p10`: (rows, markdown table)"
     rows = official_rows(official, lengths, iters, reps)
-    out = [f"this package's precision: {'bfloat16 autocast (computed natively by this CPU)' if cpu_computes_bf16() else 'float32'}; official TS2Vec: float32",
+    prec, why = choose_precision('auto', 'cpu', max(lengths))
+    out = [f"this package's precision ('auto'): {prec} ({why}); crops: {'grid' if choose_crops('auto', prec, 'cpu')[0] else 'exact'} "
+           "(TS2Vec's exact crops in the 'exact crops' rows); official TS2Vec: float32, exact crops",
            '', '| T | method | s / iteration (median of runs) | / official |', '|---|---|---|---|']
     out += [f"| {r['T']} | {r['method']} | {r['s_per_iter']:.3f} | {r['ratio']:.2f} |" for r in rows]
     return rows, '\n'.join(out)
+
+# %% ../nbs/37_precision.ipynb #6afd89f5
+def grid_rows(
+    lengths=(250, 1000, 2500), # series lengths (synthetic, 32 series of 3 channels)
+    iters:int=20, # iterations of every fit
+    reps:int=3, # fits of each configuration, alternated
+    mode:str='iars-p10', # the IARS mode
+)->list:
+    "Seconds per iteration of whole fits: precision float32 and 'auto', crops exact and grid, alternated"
+    cfgs, rows = [(p, c) for p in ('float32', 'auto') for c in ('exact', 'grid')], []
+    for T in lengths:
+        X, t = synthetic_dataset(T, n_train=32, n_test=1, c_in=3, seed=0)['X_train'], {c: [] for c in cfgs}
+        for rep in range(reps):
+            for p, c in (cfgs if rep % 2 == 0 else cfgs[::-1]):
+                learn = quiet_learner(X, bs=8, cbs=IARS(mode), seed=rep, precision=p, crops=c)
+                t0 = time.perf_counter()
+                with quietly(learn): learn.fit_iters(iters)
+                t[p, c].append((time.perf_counter() - t0) / iters)
+        prec = choose_precision('auto', 'cpu', T)[0]
+        rows += [dict(T=T, mode=mode, precision=p, chosen=prec if p == 'auto' else p, crops=c, s_per_iter=float(np.median(v)), runs=v)
+                 for (p, c), v in t.items()]
+    return rows
+
+def grid_bench(
+    lengths=(250, 1000, 2500), iters:int=20, reps:int=3, mode:str='iars-p10', quiet:bool=False, # see `grid_rows`
+)->tuple[list, str]:
+    "Exact against grid crops, float32 against 'auto': (rows, markdown tables)"
+    rows = grid_rows(lengths, iters, reps, mode)
+    s = {(r['T'], r['precision'], r['crops']): r['s_per_iter'] for r in rows}
+    out = [f"bfloat16 computed natively: {cpu_computes_bf16()}; AMX tiles used by oneDNN: {cpu_has_amx()}; mode {mode}, {iters} iterations, median of {reps} fits", '',
+           "| T | 'auto' chooses | float32, exact s/iter | float32, grid | 'auto', exact | 'auto', grid (the default) | grid / exact (float32) | grid / exact ('auto') | default / float32 exact | 'auto' / float32 (both grid) |",
+           '|---|---|---|---|---|---|---|---|---|---|']
+    for T in lengths:
+        fe, fg, ae, ag = (s[T, p, c] for p in ('float32', 'auto') for c in ('exact', 'grid'))
+        ch = next(r['chosen'] for r in rows if r['T'] == T and r['precision'] == 'auto')
+        out.append(f"| {T} | {ch} | {fe:.3f} | {fg:.3f} | {ae:.3f} | {ag:.3f} | {fg / fe:.2f} | {ag / ae:.2f} | {ag / fe:.2f} | {ag / fg:.2f} |")
+    return rows, '\n'.join(out)
+
+# %% ../nbs/37_precision.ipynb #8e2c6a9e
+def dynamic_compile_rows(
+    T:int=1000, # the longest crop
+    steps:int=40, # encoder steps (forward and backward) on lengths drawn from `crop_step(T)`'s grid
+    bs:int=8, c_in:int=3, # batch
+)->list:
+    "Whole-run seconds of eager and `torch.compile(dynamic=True)` encoder steps on grid lengths, float32 and bfloat16, first call included"
+    from hierts_tsai.augment import crop_step
+    q, rows = crop_step(T), []
+    Ls = [int(L) for L in np.random.default_rng(0).integers(1, T // q + 1, size=steps) * q]
+    for bf16 in (False, True):
+        torch.manual_seed(0)
+        net = ContrastiveModel(TS2VecBackbone(c_in), 320, 320)
+        t = {}
+        for name, f in (('eager', net), ('compiled', torch.compile(net, dynamic=True))):
+            t0 = time.perf_counter()
+            for L in Ls: _step(f, torch.randn(bs, c_in, L), torch.ones(bs, L, dtype=torch.bool), 'encoder', bf16)
+            t[name] = time.perf_counter() - t0
+        rows.append(dict(T=T, steps=steps, lengths=len(set(Ls)), precision='bfloat16' if bf16 else 'float32', eager_s=t['eager'],
+                         compiled_s=t['compiled'], ratio=t['compiled'] / t['eager']))
+    return rows

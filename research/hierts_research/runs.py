@@ -168,11 +168,12 @@ def run_mode(
     device:str|None=None, # where to train (default: CUDA when there is one)
     precision:str='auto', # see `ts2vec_learner`
     cache:str|None=None, # keep the trained encoder in this folder (see `cache_path`)
+    crops:str='auto', # 'auto', 'exact' or 'grid' (see `ts2vec_learner`)
 )->dict:
     "Train one mode and measure it: a row with mode, dataset, length, seed, iters, fit_s, s_per_iter, step_med_s, peak_mem_mb, precision, acc"
     name, d = load_spec(spec, imbalance)
     learn = quiet_learner(d['X_train'], cbs=mode_callbacks(mode, **(iars_kw or {})), seed=seed, bs=bs, repr_dims=repr_dims,
-                          max_train_length=max_train_length, device=device, precision=precision)
+                          max_train_length=max_train_length, device=device, precision=precision, crops=crops)
     if mode == 'encoder': learn.loss_func = encoder_only_loss
     iters = iters or default_n_iters(learn.n_values)
     cuda = learn.dls.device.type == 'cuda'
@@ -182,7 +183,8 @@ def run_mode(
     fit_s = time.perf_counter() - t0
     row = dict(mode=label or mode, dataset=name, length=int(d['X_train'].shape[-1]), seed=seed, iters=0 if mode == 'untrained' else iters,
                fit_s=fit_s, s_per_iter=fit_s / iters, step_med_s=float(np.median(np.diff(clock.times))) if len(clock.times) > 1 else None,
-               peak_mem_mb=mem_peak(cuda, base), precision=learn.precision, device=str(learn.dls.device), threads=torch.get_num_threads())
+               peak_mem_mb=mem_peak(cuda, base), precision=learn.precision, crops='grid' if learn.grid else 'exact',
+               device=str(learn.dls.device), threads=torch.get_num_threads())
     if cache and mode not in HARNESS_MODES[:2]:
         p = learn.save_encoder(cache_path(cache, name, label or mode, seed, row['iters']))
         write_json(Path(p).with_suffix('.json'), dict(fit_s=fit_s, precision=learn.precision))

@@ -26,14 +26,16 @@ STUDY_CONFIGS = {
     'untrained': ('untrained', {}, 'auto'),             # no training: the control of every accuracy
     'full-fp32': ('full', {}, 'float32'),               # float32 where 'auto' is bfloat16 (the precision study)
     'iars-fp32': ('iars', {}, 'float32'),
+    'iars-exact-fp32': ('iars', {}, 'float32', 'exact'), # TS2Vec's exact crops against the grid (issue 31), float32
+    'iars-grid-fp32': ('iars', {}, 'float32', 'grid'),
 }
 
 def study_config(
     label:str, # a key of `STUDY_CONFIGS`
 )->tuple:
-    "(mode, strategy arguments, precision) of configuration `label`, or one `ValueError` naming the known ones"
+    "(mode, strategy arguments, precision, crops) of configuration `label`, or one `ValueError` naming the known ones"
     if label not in STUDY_CONFIGS: raise ValueError(f"unknown study configuration {label!r}: use {', '.join(STUDY_CONFIGS)}")
-    return STUDY_CONFIGS[label]
+    return (*STUDY_CONFIGS[label], 'auto')[:4]
 
 # %% ../nbs/34_study.ipynb #70832a8d
 def iars_study(
@@ -57,8 +59,8 @@ def iars_study(
         for seed in range(first_seed, first_seed + seeds):
             for label in labels:
                 if (name, label, seed) in done: continue
-                mode, kw, precision = study_config(label)
-                r = run_mode(mode, spec, seed=seed, iters=iters, imbalance=imbalance, iars_kw=kw, label=label, precision=precision, cache=cache)
+                mode, kw, precision, crops = study_config(label)
+                r = run_mode(mode, spec, seed=seed, iters=iters, imbalance=imbalance, iars_kw=kw, label=label, precision=precision, cache=cache, crops=crops)
                 rows.append(r)
                 if path is not None: write_json(path, rows)
                 if not quiet: print(f"  {name} seed {seed} {label}: acc {r['acc']:.3f}, {r['s_per_iter']:.3f} s/iter ({r['precision']})",
