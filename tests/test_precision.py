@@ -51,3 +51,18 @@ def test_oneDNN_limited_below_AMX_hides_it(monkeypatch):
     "`ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16` keeps oneDNN off the AMX tiles: 'auto' then trains in float32"
     monkeypatch.setenv('ONEDNN_MAX_CPU_ISA', 'AVX512_CORE_BF16')
     assert not callbacks.cpu_has_amx() and choose_precision('auto', 'cpu', 1000)[0] == 'float32'
+
+@pytest.mark.parametrize('crops', ['auto', 'exact'])
+def test_a_cpu_fit_trains_on_grid_lengths_unless_exact_crops_are_asked_for(crops):
+    "the default on a CPU: every view the model sees is a multiple of `crop_step(T)` long; `crops='exact'`: TS2Vec's lengths"
+    from hierts_tsai.augment import crop_step
+    Xl = np.random.default_rng(0).standard_normal((16, 2, 400)).astype(np.float32)
+    learn = ts2vec_learner(Xl, seed=0, precision='float32', crops=crops, **SMALL)
+    seen = []
+    learn.model.register_forward_pre_hook(lambda m, args: seen.extend(a.shape[-1] for a in args[:2]))
+    with learn.no_bar(), learn.no_logging(): learn.fit_iters(12)
+    q = crop_step(400)
+    assert learn.grid == (crops == 'auto') and q == 32 and len(seen) == 24
+    on_grid = all(L % q == 0 for L in seen)
+    assert on_grid if crops == 'auto' else not on_grid
+    assert ('on a grid' in learn.describe_precision()) == (crops == 'auto')

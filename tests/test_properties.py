@@ -4,7 +4,7 @@ import torch
 from hypothesis import given, settings, example, strategies as st, HealthCheck
 import pytest
 from hierts_tsai.losses import level_losses, level_loss, hierarchical_contrastive_loss, n_levels, levels_with_terms
-from hierts_tsai.augment import random_crops, make_views, draw_views
+from hierts_tsai.augment import random_crops, make_views, draw_views, crop_step
 from hierts_tsai.encode import pool_repr, embed_windows
 from hierts_tsai.encoder import TS2VecBackbone, ContrastiveModel
 from hierts_tsai.iars import candidate_levels
@@ -52,20 +52,24 @@ def test_candidates_are_exactly_the_levels_with_a_gradient(B, T, alpha, tu, cand
         longer = (T >> k) > 1
         assert (k in cands) == (has and (longer or candidates == 'all')), (k, cands, has, T >> k)
 
-@settings(max_examples=100, deadline=None)
-@given(**dims, tu=st.integers(0, 3))
-def test_crop_views_stay_aligned(B, C, T, seed, tu):
-    T = max(T, 2 ** (tu + 1))
-    c = random_crops(T, B, tu, np.random.default_rng(seed))
+@settings(max_examples=150, deadline=None)
+@given(**dims, tu=st.integers(0, 3), grid=st.booleans(), long=st.sampled_from([1, 40]))
+def test_crop_views_stay_aligned(B, C, T, seed, tu, grid, long):
+    "exact and grid crops: the overlap is the same time points of the same series in both views, every crop inside the series"
+    T = max(T * long, 2 ** (tu + 1))                             # up to 3200 timestamps: grids of 1 to 256
+    q = crop_step(T) if grid else 1
+    c = random_crops(T, B, tu, np.random.default_rng(seed), step=q)
     assert 2 ** (tu + 1) <= c.crop_l <= T and 0 <= c.eleft <= c.left < c.right <= c.eright <= T
+    assert (c.offsets >= -c.eleft).all() and (c.offsets + c.eright <= T).all()
+    assert (c.crop_l % q, (c.right - c.eleft) % q, (c.eright - c.left) % q) == (0, 0, 0)  # both views' lengths on the grid
     t = torch.arange(T, dtype=torch.float64).expand(B, C, T) + 1000 * torch.arange(B, dtype=torch.float64)[:, None, None]
     x1, x2 = make_views(t, c)
     o1, o2 = x1[..., -c.crop_l:], x2[..., :c.crop_l]
     assert torch.equal(o1, o2)                                  # the same original time points ...
     start = torch.as_tensor(c.offsets + c.left, dtype=torch.float64) + 1000 * torch.arange(B)
     assert torch.equal(o1[:, 0, 0], start)                      # ... of the same series, where the crop says
-    v = draw_views(t, np.random.default_rng(seed), tu, max_train_length=None)
-    assert torch.equal(v.x1[..., -v.crop_l:], v.x2[..., :v.crop_l])
+    v = draw_views(t, np.random.default_rng(seed), tu, max_train_length=None, grid=grid)
+    assert torch.equal(v.x1[..., -v.crop_l:], v.x2[..., :v.crop_l]) and v.x1.shape[-1] % q == v.x2.shape[-1] % q == 0
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(B=st.integers(1, 4), C=st.integers(1, 5), T=st.integers(1, 120), seed=st.integers(0, 1000),

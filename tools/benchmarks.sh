@@ -18,6 +18,9 @@ if [ "$what" = timing ] || [ "$what" = all ]; then
   run loss loss 256,1024,4096
   run steps steps 2500,5000,10000
   run precision precision --lengths 1000,2500 --reps 5 --compile
+  ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16 run precision_noamx precision --lengths 1000,2500 --reps 5    # oneDNN off the AMX tiles
+  run grid_amx grid --lengths 250,1000,2500 --iters 20 --reps 3
+  ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16 run grid_noamx grid --lengths 250,1000,2500 --iters 20 --reps 3
   [ -d /tmp/ts2vec ] && run official official --official /tmp/ts2vec --lengths 1000,2500 --iters 20 --reps 3   # a clone of zhihanyue/ts2vec
   run archs archs --iters 200
 fi
@@ -33,6 +36,12 @@ if [ "$what" = studies ] || [ "$what" = all ]; then
     run study_resolution1024_imb study --data resolution1024 --imbalance 0.1 --configs $I --seeds 10 --iters 100
     run study_standwalkjump_b study --data ../shared/data/StandWalkJump.npz --configs $W --seeds 2 --first-seed 3 --iters 200 --cache /tmp/hierts_cache
     run study_standwalkjump_b study --data ../shared/data/StandWalkJump.npz --configs untrained --seeds 5 --iters 200 ) &
+  wait
+  G=iars-exact-fp32,iars-grid-fp32   # crop lengths on a grid against TS2Vec's exact crops (benchmarks/grid_prereg.md)
+  ( run grid_equivalence_a study --data BasicMotions,resolution1024 --configs $G --seeds 5
+    run grid_equivalence_swj_a study --data ../shared/data/StandWalkJump.npz --configs $G --seeds 1 ) &
+  ( run grid_equivalence_b study --data BasicMotions,resolution1024 --configs $G --seeds 5 --first-seed 5
+    run grid_equivalence_swj_b study --data ../shared/data/StandWalkJump.npz --configs $G --seeds 1 --first-seed 1 ) &
   wait
 fi
 if [ "$what" = baselines ] || [ "$what" = all ]; then

@@ -14,7 +14,7 @@ from hierts_tsai.core import quiet as quietly
 from hierts_tsai.augment import draw_views
 from hierts_tsai.iars import IARS, choice_for
 import hierts_research.strategies # registers the research strategies' names, 'reference' and 'lagging', for `IARS(mode)`
-from hierts_tsai.callbacks import TS2VecViews, default_n_iters, cpu_computes_bf16
+from hierts_tsai.callbacks import TS2VecViews, default_n_iters, cpu_computes_bf16, cpu_has_amx
 from hierts_tsai.learner import train_series, quiet_learner
 from hierts_tsai.encode import encode_dl, encoding_dl
 from hierts_tsai.data import load_dataset, synthetic_dataset, resolution_dataset, imbalanced, standardize
@@ -30,9 +30,12 @@ def machine()->str:
     "One line naming the machine a benchmark runs on: processor, cores, bfloat16, GPU or threads, Python, torch"
     cpu = platform.processor() or platform.machine()
     try:
-        with open('/proc/cpuinfo') as f: cpu = next(l.split(':', 1)[1].strip() for l in f if l.startswith('model name'))
+        info = dict(l.split(':', 1) for l in open('/proc/cpuinfo').read().split('\n\n')[0].splitlines() if ':' in l)
+        info = {k.strip(): v.strip() for k, v in info.items()}
+        cpu = f"{info['model name']} (family {info.get('cpu family', '?')} model {info.get('model', '?')})"
     except Exception: pass
-    bf16 = 'computes bfloat16 natively' if cpu_computes_bf16() else 'no native bfloat16'
+    bf16 = ('computes bfloat16 natively' + (' with AMX tiles (oneDNN uses them)' if cpu_has_amx() else ', AMX not used by oneDNN')
+            if cpu_computes_bf16() else 'no native bfloat16')
     dev = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f'CPU only, {torch.get_num_threads()} threads'
     return f'{cpu}, {os.cpu_count()} cores, {bf16}; {dev}; Python {platform.python_version()}, torch {torch.__version__}'
 
