@@ -146,10 +146,10 @@ def precision_table(
         s = sorted(set(A) & set(B))
         if len(s) < 2: continue
         x, y = [A[i]['acc'] for i in s], [B[i]['acc'] for i in s]
-        t = tost(x, y, margin)
+        t, same = tost(x, y, margin), bool(np.all(np.asarray(x) == np.asarray(y)))
         ratio = np.median([A[i]['step_med_s'] / B[i]['step_med_s'] for i in s])
-        out.append(f"| {ds} | {len(s)} | {mean_std(x)} ({A[s[0]]['precision']}) | {mean_std(y)} | {fmt_diff(paired(x, y))} | "
-                   f"{'yes' if t['equivalent'] else 'not shown'} (p={t['p']:.3g}) | {ratio:.2f} |")
+        eq = 'every seed equal (no variance: no test)' if same else f"{'yes' if t['equivalent'] else 'not shown'} (p={t['p']:.3g})"
+        out.append(f"| {ds} | {len(s)} | {mean_std(x)} ({A[s[0]]['precision']}) | {mean_std(y)} | {fmt_diff(paired(x, y))} | {eq} | {ratio:.2f} |")
     return '\n'.join(out)
 
 # %% ../nbs/37_precision.ipynb #99a42360

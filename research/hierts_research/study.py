@@ -11,7 +11,7 @@ from .runs import run_mode, load_spec, write_json
 from .stats import mean_std, paired, holm, tost, median_ratio, fmt_diff
 
 # %% auto #0
-__all__ = ['STUDY_CONFIGS', 'study_config', 'iars_study', 'study_rows', 'study_table']
+__all__ = ['STUDY_CONFIGS', 'study_config', 'iars_study', 'study_rows', 'study_table', 'level_mass', 'mass_table']
 
 # %% ../nbs/34_study.ipynb #4e71e24f
 STUDY_CONFIGS = {
@@ -116,3 +116,34 @@ def study_table(
         out.append(f"| {r['config']} | {r['seeds']} | {mean_std(r['acc'])} | {dash(r['vs_ref'], fmt_diff)} | {dash(r['vs_uniform'], fmt_diff)} | "
                    f"{eq} | {dash(r['ratio'], '{:.2f}'.format)} | {dash(r['mean_level'], '{:.2f}'.format)} | {dash(r['finest'], '{:.0%}'.format)} |")
     return '\n'.join(out)
+
+# %% ../nbs/34_study.ipynb #773611e9
+def level_mass(
+    rows:list, # study rows of one dataset
+    label:str, # a configuration
+)->dict|None:
+    "Share of steps per level (0 = finest) over all seeds of `label`, the number of steps and the entropy in bits; `None` without levels"
+    lv = np.array([l for r in rows if r['mode'] == label for l in (r.get('levels') or []) if l is not None], dtype=int)
+    if not len(lv): return None
+    p = np.bincount(lv) / len(lv)
+    nz = p[p > 0]
+    return dict(config=label, steps=int(len(lv)), mass=p.tolist(), entropy_bits=float(-(nz * np.log2(nz)).sum()))
+
+def mass_table(
+    rows:list, # study rows, any datasets
+    labels=('iars', 'iars-depth', 'reference', 'lagging', 'random'), # configurations to show
+    uniform:str='random', # the uniform-draw reference
+)->tuple[list, str]:
+    "Per dataset and configuration: share of steps per level, entropy, and total-variation distance to `uniform`'s draws: (rows, markdown)"
+    out, md = [], ['| dataset | configuration | steps | share of steps per level (0 = finest) | entropy (bits) | TV distance to random |', '|---|---|---|---|---|---|']
+    for ds in dict.fromkeys(r['dataset'] for r in rows):
+        g = [r for r in rows if r['dataset'] == ds]
+        u = level_mass(g, uniform)
+        for lab in labels:
+            m = level_mass(g, lab)
+            if m is None: continue
+            tv = None if u is None else 0.5 * float(np.abs(np.pad(m['mass'], (0, max(0, len(u['mass']) - len(m['mass'])))) -
+                                                              np.pad(u['mass'], (0, max(0, len(m['mass']) - len(u['mass']))))).sum())
+            out.append(dict(dataset=ds, tv_to_uniform=tv, **m))
+            md.append(f"| {ds} | {lab} | {m['steps']} | {' '.join(f'{x:.3f}' for x in m['mass'])} | {m['entropy_bits']:.3f} | {'—' if tv is None else f'{tv:.3f}'} |")
+    return out, '\n'.join(md)
