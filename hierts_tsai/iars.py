@@ -184,7 +184,7 @@ class UniformLevel(LevelChoice):
 
 # %% ../nbs/06_iars.ipynb #96e7ee57
 class Importance(LevelChoice):
-    "The paper's rule: draw from softmax(a · score) over the levels of the last probe, score = how each level's loss moved"
+    "The paper's rule: draw from softmax(a · score) over the levels of the last probe, score = how each level's loss moved (at a=0.1, nearly uniform)"
     probes = True
     def __init__(self,
         a:float=0.1, # inverse temperature of softmax(a·score): 0 is uniform
