@@ -54,14 +54,16 @@ def write_json(
 
 # %% ../nbs/30_runs.ipynb #5ffcc2be
 def load_spec(
-    spec:str='BasicMotions', # 'BasicMotions', 'resolutionT', 'syntheticT', a UEA name, or an .npz/.ts path
+    spec:str='BasicMotions', # 'BasicMotions', 'resolutionT' ('resolutionTLk': informative level k, default 4), 'syntheticT', a UEA name, or an .npz/.ts path
     imbalance:float|None=None, # keep this fraction of the first class's training series
     seed:int=0, # seed of synthetic data
 )->tuple[str, dict]:
     "Name and standardised arrays of dataset `spec`"
     spec = str(spec)
     if spec.endswith(('.npz', '.ts')): name, d = Path(spec).name.split('.')[0].replace('_TRAIN', ''), load_dataset(data=spec)
-    elif spec.startswith('resolution') and spec[10:].isdigit(): name, d = spec, resolution_dataset(int(spec[10:]), seed=seed)
+    elif spec.startswith('resolution') and spec[10:].replace('L', '', 1).isdigit() and not spec.endswith('L'): # 'resolution1024', 'resolution1024L2'
+        T, _, lv = spec[10:].partition('L')
+        name, d = spec, resolution_dataset(int(T), seed=seed, **({'level': int(lv)} if lv else {}))
     elif spec.startswith('synthetic') and spec[9:].isdigit(): name, d = spec, synthetic_dataset(int(spec[9:]), seed=seed)
     else: name, d = spec, load_dataset(None if spec == 'BasicMotions' else spec)
     if imbalance: name, d = f'{name}-imb{imbalance:g}', imbalanced(d, imbalance)

@@ -28,13 +28,15 @@ STUDY_CONFIGS = {
     'iars-fp32': ('iars', {}, 'float32'),
     'iars-exact-fp32': ('iars', {}, 'float32', 'exact'), # TS2Vec's exact crops against the grid (issue 31), float32
     'iars-grid-fp32': ('iars', {}, 'float32', 'grid'),
+    'random-fp32': ('random', {}, 'float32'),           # uniform draws in float32 (the fixed-level sweep's reference)
 }
 
 def study_config(
     label:str, # a key of `STUDY_CONFIGS`
 )->tuple:
-    "(mode, strategy arguments, precision, crops) of configuration `label`, or one `ValueError` naming the known ones"
-    if label not in STUDY_CONFIGS: raise ValueError(f"unknown study configuration {label!r}: use {', '.join(STUDY_CONFIGS)}")
+    "(mode, strategy arguments, precision, crops) of configuration `label` ('fixed-K': level K in float32, the sweep's), or one `ValueError` naming the known ones"
+    if label.startswith('fixed-') and label[6:].isdigit(): return (label, {}, 'float32', 'auto')
+    if label not in STUDY_CONFIGS: raise ValueError(f"unknown study configuration {label!r}: use {', '.join(STUDY_CONFIGS)} or fixed-K")
     return (*STUDY_CONFIGS[label], 'auto')[:4]
 
 # %% ../nbs/34_study.ipynb #70832a8d
