@@ -19,7 +19,7 @@ STUDY_CONFIGS = {
     'iars': ('iars', {}, 'auto'),                       # the default: the paper's live ΔL, a=0.1, the reference's identity
     'iars-depth': ('iars', {'mapping': 'depth'}, 'auto'), # the first version's resolution identity
     'random': ('random', {}, 'auto'),                   # uniform draws over the candidates
-    'reference': ('reference', {}, 'auto'),             # the reference code as it runs
+    'reference': ('reference', {}, 'auto'),             # the reference code's selection rule
     'lagging': ('lagging', {}, 'auto'),                 # beyond the paper: lagging levels on fixed probe views
     'fixed-finest': ('fixed-finest', {}, 'auto'),       # the finest level alone
     'iars-p10': ('iars-p10', {}, 'auto'),               # a probe every 10 steps
