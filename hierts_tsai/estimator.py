@@ -34,12 +34,13 @@ class TS2VecTransformer(TransformerMixin, BaseEstimator):
         encoding_window='full_series', # what `transform` pools: 'full_series' gives one vector per series
         device:str|None=None, # where to train (default: CUDA when there is one)
         seed:int|None=None, # seed of the model, crops and draws
-        precision:str='auto', # see `ts2vec_learner`: bfloat16 where the device computes it natively, else float32
+        precision:str='auto', # see `ts2vec_learner`: bfloat16 where the CPU has AMX (or the GPU supports it), else float32
+        crops:str='auto', # see `ts2vec_learner`: crop lengths on a grid on a CPU ('auto'), 'exact' (TS2Vec's) or 'grid'
     ):
         self.mode, self.n_iters, self.repr_dims, self.arch, self.arch_config = mode, n_iters, repr_dims, arch, arch_config
         self.batch_size, self.lr, self.alpha, self.temporal_unit = batch_size, lr, alpha, temporal_unit
         self.max_train_length, self.encoding_window, self.device, self.seed = max_train_length, encoding_window, device, seed
-        self.precision = precision
+        self.precision, self.crops = precision, crops
 
     def fit(self,
         X, # series (n, channels, length); NaN for missing values
@@ -50,7 +51,8 @@ class TS2VecTransformer(TransformerMixin, BaseEstimator):
         cbs = [IARS(self.mode)]                               # 'full' too, as hierts_pretrain: one mode, one run for a seed
         learn = pretrain(X, self.n_iters, arch=self.arch or TS2VecEncoder, arch_config=self.arch_config or {}, repr_dims=self.repr_dims,
                          alpha=self.alpha, temporal_unit=self.temporal_unit, max_train_length=self.max_train_length,
-                         lr=self.lr, cbs=cbs, seed=self.seed, bs=self.batch_size, device=self.device, precision=self.precision)
+                         lr=self.lr, cbs=cbs, seed=self.seed, bs=self.batch_size, device=self.device, precision=self.precision,
+                         crops=self.crops)
         self.encoder_ = learn.encoder_model().cpu().eval()
         self.n_features_in_, self.precision_ = X.shape[1], learn.precision
         return self
