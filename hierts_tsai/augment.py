@@ -23,7 +23,7 @@ class Crops(NamedTuple):
 def crop_step(
     T:int, # length of the batch's series
 )->int:
-    "The grid of `draw_views(grid=True)`: the power of two nearest `T/16` (11 to 22 view lengths; the overlap, a power of two too, still fits)"
+    "The grid of `draw_views(grid=True)`: the power of two nearest `T/16` on a log scale (11 to 22 view lengths; the overlap, a power of two too, still fits)"
     return 2 ** max(0, round(np.log2(max(T, 1) / 16)))
 
 def random_crops(
@@ -38,8 +38,10 @@ def random_crops(
     lo = 2 ** (temporal_unit + 1)
     if T < lo: raise ValueError(f"series of length {T} are too short for temporal_unit={temporal_unit}: "
                                 f"the crops need at least {lo} timestamps")
-    if step < 1 or -(-lo // step) * step > T: raise ValueError(f"step={step}: the grid needs 1 <= step and an overlap of a multiple of step within {T} timestamps")
-    crop_l = max(-(-lo // step) * step, int(rng.integers(lo, T + 1)) // step * step)
+    shortest = -(-lo // max(step, 1)) * step                                    # the shortest overlap on the grid
+    if step < 1 or shortest > T: raise ValueError(f"step={step} is too coarse for series of {T} timestamps: the shortest overlap on the grid "
+                                                  f"is {shortest} (temporal_unit={temporal_unit} needs {lo}); give a step of at least 1 and at most {T}")
+    crop_l = max(shortest, int(rng.integers(lo, T + 1)) // step * step)
     left = int(rng.integers(T - crop_l + 1)); right = left + crop_l
     eleft = left - (left - int(rng.integers(left + 1))) // step * step           # TS2Vec's draws, the extensions rounded down
     eright = right + (int(rng.integers(right, T + 1)) - right) // step * step

@@ -84,7 +84,7 @@ def hierts_pretrain(
     seed:int=0, # random seed
     bs:int=8, # batch size
     repr_dims:int=320, # representation size
-    precision:str='auto', # 'auto' (bfloat16 where the processor computes it, else float32), 'float32' or 'bfloat16'
+    precision:str='auto', # 'auto' (bfloat16 on a CPU with AMX or a GPU that has it, else float32), 'float32' or 'bfloat16'
     protocol:str='svm', # evaluation: 'svm', 'linear' or 'knn'
     no_eval:store_true=False, # pretrain and save only
     out:str='models/hierts_encoder.pth', # where to save the encoder weights
@@ -187,7 +187,7 @@ def hierts_anomaly(
     seed:int=0, # random seed
     bs:int=8, # batch size
     repr_dims:int=320, # representation size
-    precision:str='auto', # 'auto' (bfloat16 where the processor computes it, else float32), 'float32' or 'bfloat16'
+    precision:str='auto', # 'auto' (bfloat16 on a CPU with AMX or a GPU that has it, else float32), 'float32' or 'bfloat16'
     k:float=4., # threshold: mean + k·std of the train half's scores (TS2Vec's 4)
     quantile:float=None, # or this quantile of them (0 < q < 1), instead of --k
     delay:int=3, # a flag within `delay` points after a kept one is dropped; segments found within delay + 1 points
@@ -222,8 +222,7 @@ def check_anomaly_options(k, quantile, delay:int, padding:int):
     from hierts_tsai.core import is_number
     if not is_number(k): raise ValueError(f"--k must be a number (standard deviations above the mean), got {k!r}")
     if quantile is not None and not 0 < quantile < 1: raise ValueError(f"--quantile must be between 0 and 1 (exclusive), got {quantile}")
-    if delay < 0: raise ValueError(f"--delay must be at least 0, got {delay}")
-    if padding < 0: raise ValueError(f"--padding must be at least 0, got {padding}")
+    check_at_least(0, delay=delay, padding=padding)
 
 def report_anomalies(
     scores, flags, labels, # the test half's scores, flags and labels

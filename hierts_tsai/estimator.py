@@ -34,8 +34,8 @@ class TS2VecTransformer(TransformerMixin, BaseEstimator):
         encoding_window='full_series', # what `transform` pools: 'full_series' gives one vector per series
         device:str|None=None, # where to train (default: CUDA when there is one)
         seed:int|None=None, # seed of the model, crops and draws
-        precision:str='auto', # see `ts2vec_learner`: bfloat16 where the CPU has AMX (or the GPU supports it), else float32
-        crops:str='auto', # see `ts2vec_learner`: crop lengths on a grid on a CPU ('auto'), 'exact' (TS2Vec's) or 'grid'
+        precision:str='auto', # see `ts2vec_learner`: bfloat16 where it is measured faster, else float32
+        crops:str='exact', # see `ts2vec_learner`: 'exact' (TS2Vec's) or 'grid' (faster on a CPU)
     ):
         self.mode, self.n_iters, self.repr_dims, self.arch, self.arch_config = mode, n_iters, repr_dims, arch, arch_config
         self.batch_size, self.lr, self.alpha, self.temporal_unit = batch_size, lr, alpha, temporal_unit

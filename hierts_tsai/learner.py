@@ -18,11 +18,11 @@ from fastai.torch_core import get_model, rank_distrib, num_distrib, distrib_barr
 from fastai.learner import Learner, load_model
 from fastai.callback.core import CancelEpochException
 from fastai.optimizer import OptimWrapper
-from .core import check_series, check_labels, untyped, quiet, check_int, weights_file, DistributedTrainer
+from .core import check_series, check_labels, untyped, quiet, check_int, check_choice, weights_file, DistributedTrainer
 from .losses import HierarchicalContrastiveLoss, default_max_dense, levels_with_terms, no_term_error
 from .encoder import TS2VecEncoder, ContrastiveModel, contrastive_model, encoder_weights
 from .augment import split_sections
-from .callbacks import TS2VecViews, SWA, IterLimit, Autocast, default_n_iters, choose_precision, choose_crops
+from .callbacks import TS2VecViews, SWA, IterLimit, Autocast, default_n_iters, choose_precision
 from .encode import encode_dl, encoding_dl
 from .resume import training_state, load_training_state
 
@@ -125,8 +125,8 @@ class TS2VecLearner(Learner):
         max_train_length:int|None=3000, # longer batches are cut to sections and a random window (TS2Vec's)
         swa:bool=True, # average the weights over all steps and encode with the average (TS2Vec does)
         tf32:bool=False, # allow TF32 on CUDA during fits (official TS2Vec does not)
-        precision:str='auto', # 'auto' (bfloat16 where the device computes it fast and the series are long enough), 'float32', 'bfloat16', 'float16' (CUDA)
-        crops:str='auto', # 'auto' (crop lengths on a grid where it pays: on a CPU), 'exact' (TS2Vec's), 'grid' (see `crop_step`)
+        precision:str='auto', # 'auto' (bfloat16 where it is measured faster: see `choose_precision`), 'float32', 'bfloat16', 'float16' (CUDA)
+        crops:str='exact', # 'exact' (TS2Vec's) or 'grid' (lengths on `crop_step`'s grid: kernels reused, faster on a CPU)
         opt_func=None, # default: torch's AdamW through fastai's `OptimWrapper` (TS2Vec's optimiser)
         lr:float=1e-3, # learning rate (TS2Vec's, constant)
         wd:float=0.01, # decoupled weight decay (AdamW's default)
@@ -141,13 +141,13 @@ class TS2VecLearner(Learner):
         check_crops(dls, loss_func, max_train_length)
         opt_func = ifnone(opt_func, partial(OptimWrapper, opt=torch.optim.AdamW))
         T = np.shape(train_series(dls)[:1])[-1]
-        prec = choose_precision(precision, dls.device, T if max_train_length is None else min(T, max_train_length))
-        grid = choose_crops(crops, prec[0], dls.device)
-        views = TS2VecViews(getattr(loss_func, 'temporal_unit', 0), max_train_length, c_in=model.c_in, missing=missing, grid=grid[0])
+        grid = check_choice('crops', crops, ('exact', 'grid'), "the crops' lengths") == 'grid'
+        prec = choose_precision(precision, dls.device, T if max_train_length is None else min(T, max_train_length), grid)
+        views = TS2VecViews(getattr(loss_func, 'temporal_unit', 0), max_train_length, c_in=model.c_in, missing=missing, grid=grid)
         cbs = L(views) + (L(SWA()) if swa else L()) + L(cbs)
         super().__init__(dls, model, loss_func=loss_func, opt_func=opt_func, lr=lr, wd=wd, wd_bn_bias=True, cbs=cbs, **kwargs)
         self.tf32, self.resume_budget, self.first_epoch = tf32, None, 0
-        (self.precision, self.precision_reason), (self.grid, self.grid_reason) = prec, grid
+        (self.precision, self.precision_reason), self.grid = prec, grid
         _precision_cbs(self, self.precision)
         if len(dls.valid) == 0: self.recorder.valid_metrics = False
 
@@ -180,7 +180,7 @@ class TS2VecLearner(Learner):
 
     def describe_precision(self)->str:
         "The precision of this learner's training steps, and why, in words"
-        crops = f"; crop lengths {'on a grid' if self.grid else 'exact'} ({self.grid_reason})"
+        crops = "; crop lengths on a grid (crops='grid')" if self.grid else "; TS2Vec's exact crops"
         if self.precision == 'float32': return f'float32 ({self.precision_reason})' + crops
         how = 'fastai MixedPrecision' if self.dls.device.type == 'cuda' else 'torch.autocast'
         return f"{self.precision} autocast ({how}; {self.precision_reason}); the loss's log-sum-exp, the weights and encode stay float32" + crops
@@ -402,8 +402,8 @@ def ts2vec_learner(
     temporal_unit:int=0, # finest level with a temporal term; crops are at least 2**(temporal_unit+1) long
     max_train_length:int|None=3000, # longer series are cut into sections / random windows
     max_dense:int|str|None='auto', # memory budget of the loss: similarity elements computed at once (see `block_for`)
-    precision:str='auto', # 'auto' (bfloat16 where the device computes it fast and crops are long enough), 'float32', 'bfloat16', 'float16'
-    crops:str='auto', # 'auto' (lengths on a grid where it pays: on a CPU), 'exact' (TS2Vec's) or 'grid' (`crop_step`)
+    precision:str='auto', # 'auto' (bfloat16 where it is measured faster: see `choose_precision`), 'float32', 'bfloat16', 'float16'
+    crops:str='exact', # 'exact' (TS2Vec's) or 'grid' (lengths on `crop_step`'s grid: kernels reused, faster on a CPU)
     cbs=None, # more callbacks, e.g. `IARS()`
     seed:int|None=None, # seed torch, numpy and random first (as `ts_learner` does)
     bs:int=8, # batch size, when `X` is an array

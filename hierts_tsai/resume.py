@@ -11,7 +11,7 @@ from fastai.torch_core import get_random_states
 from .callbacks import IterLimit
 
 # %% auto #0
-__all__ = ['has_state', 'training_state', 'set_random_states', 'load_training_state']
+__all__ = ['has_state', 'training_state', 'restore_random_states', 'load_training_state']
 
 # %% ../nbs/07a_resume.ipynb #576f56eb
 def has_state(cb)->bool:
@@ -38,7 +38,7 @@ def training_state(
             'random': _plain(get_random_states()), 'dl_rng': None if rng is None else rng.getstate()}
 
 # %% ../nbs/07a_resume.ipynb #13368d27
-def set_random_states(
+def restore_random_states(
     r:dict, # `training_state(learn)['random']`
 ):
     "Put back the random states of Python, NumPy and torch (CUDA's where the devices match)"
@@ -59,7 +59,7 @@ def load_training_state(
     for cb in learn.cbs:
         sd = state['cbs'].get(type(cb).__name__)
         if sd is not None and has_state(cb) and not isinstance(cb, IterLimit): cb.load_state_dict(sd)
-    set_random_states(state['random'])
+    restore_random_states(state['random'])
     rng = getattr(learn.dls.train, 'rng', None)
     if state['dl_rng'] is not None and rng is not None: rng.setstate(_tuples(state['dl_rng']))
     return state['cbs'].get('IterLimit')

@@ -238,3 +238,13 @@ def test_to_fp16_on_a_cpu_is_a_no_op():
         warnings.simplefilter('ignore')
         learn = quiet_fit(small_learner(cbs=[IARS(), dt], device='cpu').to_fp16(), 5)
     assert dt.pred == {torch.float32} and finite_losses(learn)
+
+def test_a_checkpoint_says_which_crops_it_drew(tmp_path):
+    "resuming on other crops than the checkpoint's warns and names the switch (older checkpoints drew exact crops)"
+    a = small_learner(crops='grid', seed=0, path=tmp_path)
+    with a.no_bar(), a.no_logging(): a.fit_iters(2)
+    a.save('ck')
+    with pytest.warns(UserWarning, match="trained on grid crops .* crops='grid'"): small_learner(seed=0, path=tmp_path).load('ck')
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        small_learner(crops='grid', seed=0, path=tmp_path).load('ck')

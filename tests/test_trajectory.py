@@ -22,7 +22,7 @@ class Trace(Callback):
 @pytest.mark.parametrize('name,cbs', [('full', lambda: []), ('iars', lambda: [IARS(Importance(mapping='depth', candidates='all'))])])
 def test_seeded_trajectory_is_unchanged(name, cbs):
     ref, tr, cb = BEFORE[name], Trace(), cbs()
-    learn = small_learner(cbs=cb + [tr], seed=0, crops='exact') # TS2Vec's exact crops: the grid (the CPU's default) draws others
+    learn = small_learner(cbs=cb + [tr], seed=0, crops='exact') # TS2Vec's exact crops (the default; `crops='grid'` draws others)
     with learn.no_bar(), learn.no_logging(): learn.fit_iters(20)
     if cb: assert cb[0].history['level'] == ref['level'] and cb[0].history['n_levels'] == ref['n_levels']
     np.testing.assert_allclose(tr.ls, ref['loss'], rtol=1e-5)

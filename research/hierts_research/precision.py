@@ -13,7 +13,7 @@ from hierts_tsai.iars import IARS
 from hierts_tsai.encoder import TS2VecBackbone, ContrastiveModel
 from hierts_tsai.losses import level_loss, level_losses
 from hierts_tsai.learner import quiet_learner
-from hierts_tsai.callbacks import cpu_computes_bf16, cpu_has_amx, choose_precision, choose_crops
+from hierts_tsai.callbacks import cpu_computes_bf16, cpu_has_amx, choose_precision
 from hierts_tsai.data import synthetic_dataset
 from .runs import StepClock
 from .stats import mean_std, paired, tost, fmt_diff
@@ -169,7 +169,7 @@ def official_rows(
     iters:int=20, # iterations of every run
     reps:int=3, # runs of each method, alternated
 )->list:
-    "Time per iteration of official TS2Vec's loop and of `iars`, `iars-p10` (the defaults; then with exact crops, in float32), alternated in one process"
+    "Time per iteration of official TS2Vec's loop, of `iars` and `iars-p10` in the defaults, and of `iars-p10` on grid crops ('auto' precision; float32), alternated"
     TS2Vec, rows = _official(official), []
     for T in lengths:
         X = synthetic_dataset(T, n_train=32, n_test=1, c_in=3, seed=0)['X_train']
@@ -178,13 +178,13 @@ def official_rows(
             m = TS2Vec(input_dims=3, device='cpu', batch_size=8, max_train_length=3000)
             t0 = time.perf_counter(); m.fit(X.transpose(0, 2, 1).copy(), n_iters=iters); return time.perf_counter() - t0
         def ours(k, seed):
-            mode, *kw = k.split(' ')  # 'iars-p10 exact crops', 'iars-p10 float32': the defaults but one
-            kw = dict(crops='exact') if kw == ['exact', 'crops'] else dict(precision='float32') if kw == ['float32'] else {}
+            mode, *kw = k.split(' ')  # 'iars-p10 grid' (crops on the grid, precision 'auto'), 'iars-p10 grid float32'
+            kw = {**(dict(crops='grid') if 'grid' in kw else {}), **(dict(precision='float32') if 'float32' in kw else {})}
             learn = quiet_learner(X, bs=8, cbs=IARS(mode), seed=seed, **kw)
             t0 = time.perf_counter()
             with quietly(learn): learn.fit_iters(iters)
             return time.perf_counter() - t0
-        runs = {k: [] for k in ('official', 'iars', 'iars-p10', 'iars-p10 exact crops', 'iars-p10 float32')}
+        runs = {k: [] for k in ('official', 'iars', 'iars-p10', 'iars-p10 grid', 'iars-p10 grid float32')}
         for rep in range(reps):
             order = list(runs) if rep % 2 == 0 else list(runs)[::-1]
             for k in order: runs[k].append((off(rep) if k == 'official' else ours(k, rep)) / iters)
@@ -197,9 +197,9 @@ def official_bench(
 )->tuple[list, str]:
     "Official TS2Vec against `iars` and `iars-p10`: (rows, markdown table)"
     rows = official_rows(official, lengths, iters, reps)
-    prec, why = choose_precision('auto', 'cpu', max(lengths))
-    out = [f"this package's precision ('auto'): {prec} ({why}); crops: {'grid' if choose_crops('auto', prec, 'cpu')[0] else 'exact'} "
-           "(TS2Vec's exact crops in the 'exact crops' rows); official TS2Vec: float32, exact crops",
+    prec, why = choose_precision('auto', 'cpu', max(lengths)), choose_precision('auto', 'cpu', max(lengths), grid=True)
+    out = [f"this package's defaults: exact crops, precision 'auto' = {prec[0]} ({prec[1]}); the 'grid' rows: crops='grid', 'auto' = "
+           f"{why[0]} ({why[1]}); official TS2Vec: float32, exact crops",
            '', '| T | method | s / iteration (median of runs) | / official |', '|---|---|---|---|']
     out += [f"| {r['T']} | {r['method']} | {r['s_per_iter']:.3f} | {r['ratio']:.2f} |" for r in rows]
     return rows, '\n'.join(out)
@@ -214,15 +214,15 @@ def grid_rows(
     "Seconds per iteration of whole fits: precision float32 and 'auto', crops exact and grid, alternated"
     cfgs, rows = [(p, c) for p in ('float32', 'auto') for c in ('exact', 'grid')], []
     for T in lengths:
-        X, t = synthetic_dataset(T, n_train=32, n_test=1, c_in=3, seed=0)['X_train'], {c: [] for c in cfgs}
+        X, t, chosen = synthetic_dataset(T, n_train=32, n_test=1, c_in=3, seed=0)['X_train'], {c: [] for c in cfgs}, {}
         for rep in range(reps):
             for p, c in (cfgs if rep % 2 == 0 else cfgs[::-1]):
                 learn = quiet_learner(X, bs=8, cbs=IARS(mode), seed=rep, precision=p, crops=c)
                 t0 = time.perf_counter()
                 with quietly(learn): learn.fit_iters(iters)
                 t[p, c].append((time.perf_counter() - t0) / iters)
-        prec = choose_precision('auto', 'cpu', T)[0]
-        rows += [dict(T=T, mode=mode, precision=p, chosen=prec if p == 'auto' else p, crops=c, s_per_iter=float(np.median(v)), runs=v)
+                chosen[p, c] = learn.precision                              # what the learner trained in
+        rows += [dict(T=T, mode=mode, precision=p, chosen=chosen[p, c], crops=c, s_per_iter=float(np.median(v)), runs=v)
                  for (p, c), v in t.items()]
     return rows
 
@@ -233,11 +233,11 @@ def grid_bench(
     rows = grid_rows(lengths, iters, reps, mode)
     s = {(r['T'], r['precision'], r['crops']): r['s_per_iter'] for r in rows}
     out = [f"bfloat16 computed natively: {cpu_computes_bf16()}; AMX tiles used by oneDNN: {cpu_has_amx()}; mode {mode}, {iters} iterations, median of {reps} fits", '',
-           "| T | 'auto' chooses | float32, exact s/iter | float32, grid | 'auto', exact | 'auto', grid (the default) | grid / exact (float32) | grid / exact ('auto') | default / float32 exact | 'auto' / float32 (both grid) |",
+           "| T | 'auto' chooses on the grid | float32, exact s/iter | float32, grid | 'auto', exact (the default) | 'auto', grid | grid / exact (float32) | grid / exact ('auto') | 'auto' grid / float32 exact | 'auto' / float32 (both grid) |",
            '|---|---|---|---|---|---|---|---|---|---|']
     for T in lengths:
         fe, fg, ae, ag = (s[T, p, c] for p in ('float32', 'auto') for c in ('exact', 'grid'))
-        ch = next(r['chosen'] for r in rows if r['T'] == T and r['precision'] == 'auto')
+        ch = next(r['chosen'] for r in rows if r['T'] == T and r['precision'] == 'auto' and r['crops'] == 'grid')
         out.append(f"| {T} | {ch} | {fe:.3f} | {fg:.3f} | {ae:.3f} | {ag:.3f} | {fg / fe:.2f} | {ag / ae:.2f} | {ag / fe:.2f} | {ag / fg:.2f} |")
     return rows, '\n'.join(out)
 

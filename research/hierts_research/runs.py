@@ -4,13 +4,13 @@
 
 # %% ../nbs/30_runs.ipynb #c054adef
 from __future__ import annotations
-import gc, json, os, platform, resource, subprocess, sys, time
+import gc, json, os, platform, re, resource, subprocess, sys, time
 from pathlib import Path
 import numpy as np
 import torch
 from torch.optim.swa_utils import AveragedModel
 from fastai.callback.core import Callback
-from hierts_tsai.core import quiet as quietly
+from hierts_tsai.core import quiet as quietly, check_choice
 from hierts_tsai.augment import draw_views
 from hierts_tsai.iars import IARS, choice_for
 import hierts_research.strategies # registers the research strategies' names, 'reference' and 'lagging', for `IARS(mode)`
@@ -22,8 +22,8 @@ from hierts_tsai.evaluate import eval_classification
 
 # %% auto #0
 __all__ = ['HARNESS_MODES', 'machine', 'header', 'write_json', 'load_spec', 'encoder_only_loss', 'mode_callbacks', 'plain_fit',
-           'StepClock', 'mem_start', 'mem_peak', 'cache_path', 'run_mode', 'in_fresh_process', 'run_isolated',
-           'summarize', 'modes_table', 'plot_scaling', 'loop_overhead']
+           'StepClock', 'mem_start', 'mem_peak', 'resolved_crops', 'cache_path', 'run_mode', 'in_fresh_process',
+           'run_isolated', 'summarize', 'modes_table', 'plot_scaling', 'loop_overhead']
 
 # %% ../nbs/30_runs.ipynb #dde0890f
 def machine()->str:
@@ -61,9 +61,8 @@ def load_spec(
     "Name and standardised arrays of dataset `spec`"
     spec = str(spec)
     if spec.endswith(('.npz', '.ts')): name, d = Path(spec).name.split('.')[0].replace('_TRAIN', ''), load_dataset(data=spec)
-    elif spec.startswith('resolution') and spec[10:].replace('L', '', 1).isdigit() and not spec.endswith('L'): # 'resolution1024', 'resolution1024L2'
-        T, _, lv = spec[10:].partition('L')
-        name, d = spec, resolution_dataset(int(T), seed=seed, **({'level': int(lv)} if lv else {}))
+    elif m := re.fullmatch(r'resolution(\d+)(?:L(\d+))?', spec): # 'resolution1024', 'resolution1024L2' (informative level 2)
+        name, d = spec, resolution_dataset(int(m[1]), seed=seed, **({'level': int(m[2])} if m[2] else {}))
     elif spec.startswith('synthetic') and spec[9:].isdigit(): name, d = spec, synthetic_dataset(int(spec[9:]), seed=seed)
     else: name, d = spec, load_dataset(None if spec == 'BasicMotions' else spec)
     if imbalance: name, d = f'{name}-imb{imbalance:g}', imbalanced(d, imbalance)
@@ -146,9 +145,15 @@ def mem_peak(cuda:bool, base:float)->float:
     if cuda: return torch.cuda.max_memory_allocated() / 2**20 - base
     return max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base, 0.)
 
-def cache_path(cache, name:str, label:str, seed:int, iters:int)->Path:
-    "Where `run_mode` keeps the encoder of a run (and `.json` beside it: its fit time)"
-    return Path(cache) / f'{name}_{label}_seed{seed}_{iters}it.pth'
+def resolved_crops(
+    crops:str='exact', # 'exact' or 'grid'; 'auto' (older configurations): the default, 'exact'
+)->str:
+    "'grid' or 'exact': what a learner built with `crops` draws"
+    return 'exact' if crops == 'auto' else check_choice('crops', crops, ('exact', 'grid'))
+
+def cache_path(cache, name:str, label:str, seed:int, iters:int, crops:str='exact')->Path:
+    "Where `run_mode` keeps the encoder of a run (and `.json` beside it: its fit time); grid-crop encoders apart from exact-crop ones"
+    return Path(cache) / f"{name}_{label}_seed{seed}_{iters}it{'_grid' if crops == 'grid' else ''}.pth"
 
 # %% ../nbs/30_runs.ipynb #dbaef7b0
 def _fit(learn, mode, iters, clock):
@@ -173,7 +178,7 @@ def run_mode(
     device:str|None=None, # where to train (default: CUDA when there is one)
     precision:str='auto', # see `ts2vec_learner`
     cache:str|None=None, # keep the trained encoder in this folder (see `cache_path`)
-    crops:str='auto', # 'auto', 'exact' or 'grid' (see `ts2vec_learner`)
+    crops:str='exact', # 'exact' or 'grid' (see `ts2vec_learner`)
 )->dict:
     "Train one mode and measure it: a row with mode, dataset, length, seed, iters, fit_s, s_per_iter, step_med_s, peak_mem_mb, precision, acc"
     name, d = load_spec(spec, imbalance)
@@ -191,7 +196,7 @@ def run_mode(
                peak_mem_mb=mem_peak(cuda, base), precision=learn.precision, crops='grid' if learn.grid else 'exact',
                device=str(learn.dls.device), threads=torch.get_num_threads())
     if cache and mode not in HARNESS_MODES[:2]:
-        p = learn.save_encoder(cache_path(cache, name, label or mode, seed, row['iters']))
+        p = learn.save_encoder(cache_path(cache, name, label or mode, seed, row['iters'], row['crops']))
         write_json(Path(p).with_suffix('.json'), dict(fit_s=fit_s, precision=learn.precision))
     return {**row, **_evaluation(learn, d, swa, bs, seed, evaluate and mode != 'encoder'), **_levels(learn, history)}
 

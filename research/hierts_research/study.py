@@ -7,7 +7,7 @@ from __future__ import annotations
 import json, sys
 from pathlib import Path
 import numpy as np
-from .runs import run_mode, load_spec, write_json
+from .runs import run_mode, load_spec, write_json, resolved_crops
 from .stats import mean_std, paired, holm, tost, median_ratio, fmt_diff
 
 # %% auto #0
@@ -35,9 +35,9 @@ def study_config(
     label:str, # a key of `STUDY_CONFIGS`
 )->tuple:
     "(mode, strategy arguments, precision, crops) of configuration `label` ('fixed-K': level K in float32, the sweep's), or one `ValueError` naming the known ones"
-    if label.startswith('fixed-') and label[6:].isdigit(): return (label, {}, 'float32', 'auto')
+    if label.startswith('fixed-') and label[6:].isdigit(): return (label, {}, 'float32', 'exact')
     if label not in STUDY_CONFIGS: raise ValueError(f"unknown study configuration {label!r}: use {', '.join(STUDY_CONFIGS)} or fixed-K")
-    return (*STUDY_CONFIGS[label], 'auto')[:4]
+    return (*STUDY_CONFIGS[label], 'exact')[:4]
 
 # %% ../nbs/34_study.ipynb #70832a8d
 def iars_study(
@@ -55,13 +55,13 @@ def iars_study(
     for l in labels: study_config(l)
     path = None if json_path is None else Path(json_path)
     rows = json.loads(path.read_text()) if path is not None and path.exists() else []
-    done = {(r['dataset'], r['mode'], r['seed']) for r in rows}
+    done = {(r['dataset'], r['mode'], r['seed'], r.get('crops', 'exact')) for r in rows}  # rows before the grid: exact crops
     for spec in datasets:
         name = load_spec(spec, imbalance)[0]
         for seed in range(first_seed, first_seed + seeds):
             for label in labels:
-                if (name, label, seed) in done: continue
                 mode, kw, precision, crops = study_config(label)
+                if (name, label, seed, resolved_crops(crops)) in done: continue
                 r = run_mode(mode, spec, seed=seed, iters=iters, imbalance=imbalance, iars_kw=kw, label=label, precision=precision, cache=cache, crops=crops)
                 rows.append(r)
                 if path is not None: write_json(path, rows)
