@@ -11,7 +11,7 @@ from .runs import run_mode, load_spec, write_json, resolved_crops
 from .stats import mean_std, paired, holm, tost, median_ratio, fmt_diff
 
 # %% auto #0
-__all__ = ['STUDY_CONFIGS', 'study_config', 'iars_study', 'study_rows', 'study_table', 'level_mass', 'mass_table']
+__all__ = ['STUDY_CONFIGS', 'study_config', 'iars_study', 'study_rows', 'study_table', 'level_mass', 'mass_table', 'sweep_table']
 
 # %% ../nbs/34_study.ipynb #4e71e24f
 STUDY_CONFIGS = {
@@ -148,4 +148,27 @@ def mass_table(
                                                               np.pad(u['mass'], (0, max(0, len(m['mass']) - len(u['mass']))))).sum())
             out.append(dict(dataset=ds, tv_to_uniform=tv, **m))
             md.append(f"| {ds} | {lab} | {m['steps']} | {' '.join(f'{x:.3f}' for x in m['mass'])} | {m['entropy_bits']:.3f} | {'—' if tv is None else f'{tv:.3f}'} |")
+    return out, '\n'.join(md)
+
+# %% ../nbs/34_study.ipynb #bb4544b1
+def sweep_table(
+    rows:list, # study rows of `fixed-K` configurations
+)->tuple[list, str]:
+    "Per dataset: accuracy per fixed level, and the best level against each other, paired by seed, Holm over the dataset: (rows, markdown)"
+    out, md = [], ['| dataset | level | seeds | accuracy | best level − this one: Δ [95% CI], Holm p |', '|---|---|---|---|---|']
+    for ds in dict.fromkeys(r['dataset'] for r in rows):
+        g = [r for r in rows if r['dataset'] == ds and r['mode'].startswith('fixed-') and r['mode'][6:].isdigit()]
+        levels = sorted({int(r['mode'][6:]) for r in g})
+        acc = {k: {r['seed']: r['acc'] for r in g if r['mode'] == f'fixed-{k}'} for k in levels}
+        best = max(levels, key=lambda k: np.mean(list(acc[k].values())))
+        cmp = {}
+        for k in levels:
+            s = sorted(set(acc[best]) & set(acc[k]))
+            if k != best and len(s) > 1: cmp[k] = paired([acc[best][i] for i in s], [acc[k][i] for i in s])
+        for c, ph in zip(cmp.values(), holm([c['p'] for c in cmp.values()])): c['p_holm'] = ph
+        for k in levels:
+            c = cmp.get(k)
+            out.append(dict(dataset=ds, level=k, seeds=len(acc[k]), acc=list(acc[k].values()), best=best, vs_best=c))
+            cell = '(the best)' if k == best else '—' if c is None else f"{fmt_diff(c)[:fmt_diff(c).rindex(',')]}, Holm p={c['p_holm']:.3g}"
+            md.append(f"| {ds} | {k} | {len(acc[k])} | {mean_std(list(acc[k].values()))} | {cell} |")
     return out, '\n'.join(md)
