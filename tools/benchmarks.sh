@@ -42,8 +42,10 @@ if [ "$what" = studies ] || [ "$what" = all ]; then
     run grid_equivalence_swj_a study --data ../shared/data/StandWalkJump.npz --configs $G --seeds 1 ) &
   ( run grid_equivalence_b study --data BasicMotions,resolution1024 --configs $G --seeds 5 --first-seed 5
     run grid_equivalence_swj_b study --data ../shared/data/StandWalkJump.npz --configs $G --seeds 1 --first-seed 1
-    run fixed_level_pilot study --data resolution1024,resolution1024L2 --configs fixed-0,fixed-2,fixed-4,fixed-6,fixed-8 --seeds 2 --iters 100 ) &
+    run fixed_level_r study --data resolution1024 --configs fixed-0,fixed-2,fixed-4,fixed-6,fixed-8 --seeds 7 --iters 100
+    run fixed_level_l2 study --data resolution1024L2 --configs fixed-0,fixed-2,fixed-4,fixed-6,fixed-8 --seeds 2 --iters 100 ) &
   wait
+  python tools/sweep_table.py benchmarks/fixed_level_sweep benchmarks/fixed_level_r.json benchmarks/fixed_level_l2.json
   python tools/grid_equivalence.py benchmarks/grid_equivalence benchmarks/grid_equivalence_a.json benchmarks/grid_equivalence_b.json
   python tools/level_mass.py benchmarks/level_mass benchmarks/study_*.json
 fi

@@ -29,6 +29,10 @@ STUDY_CONFIGS = {
     'iars-exact-fp32': ('iars', {}, 'float32', 'exact'), # TS2Vec's exact crops against the grid (issue 31), float32
     'iars-grid-fp32': ('iars', {}, 'float32', 'grid'),
     'random-fp32': ('random', {}, 'float32'),           # uniform draws in float32 (the fixed-level sweep's reference)
+    'iars-a10-fp32': ('iars', {'a': 10.}, 'float32'),   # candidate rules whose draws may depart from uniform (issue 30, step 2)
+    'iars-rel-a100-fp32': ('iars', {'score': 'relative', 'a': 100.}, 'float32'),
+    'iars-epoch-fp32': ('iars', {'select_every': 'epoch'}, 'float32'),
+    'lagging-fp32': ('lagging', {}, 'float32'),
 }
 
 def study_config(
