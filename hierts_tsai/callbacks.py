@@ -87,9 +87,9 @@ class TS2VecViews(Callback):
     def load_state_dict(self, sd:dict):
         "Restore what `state_dict` returned; warn when the checkpoint drew other crops (older checkpoints: exact crops)"
         if sd['rng'] is not None: self.rng = rng_from_state(sd['rng'])
-        if sd.get('grid', False) != self.grid:
-            warnings.warn(f"the checkpoint trained on {'grid' if sd.get('grid', False) else 'exact'} crops and this learner draws "
-                          f"{'grid' if self.grid else 'exact'} ones: build it with crops={'grid' if sd.get('grid', False) else 'exact'!r} to resume exactly")
+        saved, here = ('grid' if g else 'exact' for g in (sd.get('grid', False), self.grid))
+        if saved != here: warnings.warn(f"the checkpoint trained on {saved} crops and this learner draws {here} ones: "
+                                        f"build it with crops={saved!r} to resume exactly")
 
 # %% ../nbs/05_callbacks.ipynb #39760c19
 class SWA(Callback):

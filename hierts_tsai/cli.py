@@ -84,7 +84,7 @@ def hierts_pretrain(
     seed:int=0, # random seed
     bs:int=8, # batch size
     repr_dims:int=320, # representation size
-    precision:str='auto', # 'auto' (bfloat16 on a CPU with AMX or a GPU that has it, else float32), 'float32' or 'bfloat16'
+    precision:str='auto', # 'auto' (bfloat16 on a CPU with AMX and --crops grid, or a GPU that has it, else float32), 'float32' or 'bfloat16'
     protocol:str='svm', # evaluation: 'svm', 'linear' or 'knn'
     no_eval:store_true=False, # pretrain and save only
     out:str='models/hierts_encoder.pth', # where to save the encoder weights
@@ -188,7 +188,7 @@ def hierts_anomaly(
     seed:int=0, # random seed
     bs:int=8, # batch size
     repr_dims:int=320, # representation size
-    precision:str='auto', # 'auto' (bfloat16 on a CPU with AMX or a GPU that has it, else float32), 'float32' or 'bfloat16'
+    precision:str='auto', # 'auto' (bfloat16 on a CPU with AMX and --crops grid, or a GPU that has it, else float32), 'float32' or 'bfloat16'
     k:float=4., # threshold: mean + k·std of the train half's scores (TS2Vec's 4)
     quantile:float=None, # or this quantile of them (0 < q < 1), instead of --k
     delay:int=3, # a flag within `delay` points after a kept one is dropped; segments found within delay + 1 points

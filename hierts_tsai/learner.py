@@ -141,13 +141,13 @@ class TS2VecLearner(Learner):
         check_crops(dls, loss_func, max_train_length)
         opt_func = ifnone(opt_func, partial(OptimWrapper, opt=torch.optim.AdamW))
         T = np.shape(train_series(dls)[:1])[-1]
-        grid = check_choice('crops', crops, ('exact', 'grid'), "the crops' lengths") == 'grid'
-        prec = choose_precision(precision, dls.device, T if max_train_length is None else min(T, max_train_length), grid)
-        views = TS2VecViews(getattr(loss_func, 'temporal_unit', 0), max_train_length, c_in=model.c_in, missing=missing, grid=grid)
+        crops = check_choice('crops', crops, ('exact', 'grid'), "the crops' lengths")
+        prec = choose_precision(precision, dls.device, T if max_train_length is None else min(T, max_train_length), crops == 'grid')
+        views = TS2VecViews(getattr(loss_func, 'temporal_unit', 0), max_train_length, c_in=model.c_in, missing=missing, grid=crops == 'grid')
         cbs = L(views) + (L(SWA()) if swa else L()) + L(cbs)
         super().__init__(dls, model, loss_func=loss_func, opt_func=opt_func, lr=lr, wd=wd, wd_bn_bias=True, cbs=cbs, **kwargs)
         self.tf32, self.resume_budget, self.first_epoch = tf32, None, 0
-        (self.precision, self.precision_reason), self.grid = prec, grid
+        (self.precision, self.precision_reason), self.crops = prec, crops
         _precision_cbs(self, self.precision)
         if len(dls.valid) == 0: self.recorder.valid_metrics = False
 
@@ -160,6 +160,11 @@ class TS2VecLearner(Learner):
                                "cannot score; its validation loss is the contrastive loss (learn.validate()). For accuracy, "
                                "evaluate the representations (eval_classification) or fine-tune with transfer_learner(..., metrics=accuracy)")
         self._metrics = L()
+
+    @property
+    def grid(self)->bool:
+        "Whether the crops' lengths are on `crop_step`'s grid (`crops='grid'`)"
+        return self.crops == 'grid'
 
     @property
     def c_in(self)->int|None:

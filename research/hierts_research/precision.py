@@ -19,7 +19,7 @@ from .runs import StepClock
 from .stats import mean_std, paired, tost, fmt_diff
 
 # %% auto #0
-__all__ = ['abba', 'precision_rows', 'crop_rows', 'compile_rows', 'precision_bench', 'precision_table', 'official_rows',
+__all__ = ['OURS', 'abba', 'precision_rows', 'crop_rows', 'compile_rows', 'precision_bench', 'precision_table', 'official_rows',
            'official_bench', 'grid_rows', 'grid_bench', 'dynamic_compile_rows']
 
 # %% ../nbs/37_precision.ipynb #d6f4c103
@@ -163,6 +163,16 @@ def _official(path):
         return ts2vec.TS2Vec
     finally: sys.path.remove(path)
 
+def _timed_fit(X, mode:str, seed:int, iters:int, **kwargs)->tuple:
+    "A quiet learner on `X` (batch 8, `IARS(mode)`, `kwargs` for `quiet_learner`) trained `iters` iterations: (it, seconds)"
+    learn = quiet_learner(X, bs=8, cbs=IARS(mode), seed=seed, **kwargs)
+    t0 = time.perf_counter()
+    with quietly(learn): learn.fit_iters(iters)
+    return learn, time.perf_counter() - t0
+
+OURS = {'iars': ('iars', {}), 'iars-p10': ('iars-p10', {}), 'iars-p10 grid': ('iars-p10', dict(crops='grid')),
+        'iars-p10 grid float32': ('iars-p10', dict(crops='grid', precision='float32'))} # the side by side's rows: mode, options
+
 def official_rows(
     official:str, # a clone of github.com/zhihanyue/ts2vec
     lengths=(1000, 2500), # series lengths
@@ -177,17 +187,10 @@ def official_rows(
             np.random.seed(seed); torch.manual_seed(seed)
             m = TS2Vec(input_dims=3, device='cpu', batch_size=8, max_train_length=3000)
             t0 = time.perf_counter(); m.fit(X.transpose(0, 2, 1).copy(), n_iters=iters); return time.perf_counter() - t0
-        def ours(k, seed):
-            mode, *kw = k.split(' ')  # 'iars-p10 grid' (crops on the grid, precision 'auto'), 'iars-p10 grid float32'
-            kw = {**(dict(crops='grid') if 'grid' in kw else {}), **(dict(precision='float32') if 'float32' in kw else {})}
-            learn = quiet_learner(X, bs=8, cbs=IARS(mode), seed=seed, **kw)
-            t0 = time.perf_counter()
-            with quietly(learn): learn.fit_iters(iters)
-            return time.perf_counter() - t0
-        runs = {k: [] for k in ('official', 'iars', 'iars-p10', 'iars-p10 grid', 'iars-p10 grid float32')}
+        runs = {k: [] for k in ('official', *OURS)}
         for rep in range(reps):
             order = list(runs) if rep % 2 == 0 else list(runs)[::-1]
-            for k in order: runs[k].append((off(rep) if k == 'official' else ours(k, rep)) / iters)
+            for k in order: runs[k].append((off(rep) if k == 'official' else _timed_fit(X, OURS[k][0], rep, iters, **OURS[k][1])[1]) / iters)
         med = {k: float(np.median(v)) for k, v in runs.items()}
         rows += [dict(T=T, method=k, s_per_iter=med[k], runs=runs[k], ratio=med[k] / med['official']) for k in runs]
     return rows
@@ -217,10 +220,8 @@ def grid_rows(
         X, t, chosen = synthetic_dataset(T, n_train=32, n_test=1, c_in=3, seed=0)['X_train'], {c: [] for c in cfgs}, {}
         for rep in range(reps):
             for p, c in (cfgs if rep % 2 == 0 else cfgs[::-1]):
-                learn = quiet_learner(X, bs=8, cbs=IARS(mode), seed=rep, precision=p, crops=c)
-                t0 = time.perf_counter()
-                with quietly(learn): learn.fit_iters(iters)
-                t[p, c].append((time.perf_counter() - t0) / iters)
+                learn, s = _timed_fit(X, mode, rep, iters, precision=p, crops=c)
+                t[p, c].append(s / iters)
                 chosen[p, c] = learn.precision                              # what the learner trained in
         rows += [dict(T=T, mode=mode, precision=p, chosen=chosen[p, c], crops=c, s_per_iter=float(np.median(v)), runs=v)
                  for (p, c), v in t.items()]

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch.optim.swa_utils import AveragedModel
 from fastai.callback.core import Callback
-from hierts_tsai.core import quiet as quietly, check_choice
+from hierts_tsai.core import quiet as quietly
 from hierts_tsai.augment import draw_views
 from hierts_tsai.iars import IARS, choice_for
 import hierts_research.strategies # registers the research strategies' names, 'reference' and 'lagging', for `IARS(mode)`
@@ -22,8 +22,8 @@ from hierts_tsai.evaluate import eval_classification
 
 # %% auto #0
 __all__ = ['HARNESS_MODES', 'machine', 'header', 'write_json', 'load_spec', 'encoder_only_loss', 'mode_callbacks', 'plain_fit',
-           'StepClock', 'mem_start', 'mem_peak', 'resolved_crops', 'cache_path', 'run_mode', 'in_fresh_process',
-           'run_isolated', 'summarize', 'modes_table', 'plot_scaling', 'loop_overhead']
+           'StepClock', 'mem_start', 'mem_peak', 'cache_path', 'run_mode', 'in_fresh_process', 'run_isolated',
+           'summarize', 'modes_table', 'plot_scaling', 'loop_overhead']
 
 # %% ../nbs/30_runs.ipynb #dde0890f
 def machine()->str:
@@ -145,11 +145,7 @@ def mem_peak(cuda:bool, base:float)->float:
     if cuda: return torch.cuda.max_memory_allocated() / 2**20 - base
     return max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base, 0.)
 
-def resolved_crops(
-    crops:str='exact', # 'exact' or 'grid'; 'auto' (older configurations): the default, 'exact'
-)->str:
-    "'grid' or 'exact': what a learner built with `crops` draws"
-    return 'exact' if crops == 'auto' else check_choice('crops', crops, ('exact', 'grid'))
+
 
 def cache_path(cache, name:str, label:str, seed:int, iters:int, crops:str='exact')->Path:
     "Where `run_mode` keeps the encoder of a run (and `.json` beside it: its fit time); grid-crop encoders apart from exact-crop ones"
@@ -193,7 +189,7 @@ def run_mode(
     fit_s = time.perf_counter() - t0
     row = dict(mode=label or mode, dataset=name, length=int(d['X_train'].shape[-1]), seed=seed, iters=0 if mode == 'untrained' else iters,
                fit_s=fit_s, s_per_iter=fit_s / iters, step_med_s=float(np.median(np.diff(clock.times))) if len(clock.times) > 1 else None,
-               peak_mem_mb=mem_peak(cuda, base), precision=learn.precision, crops='grid' if learn.grid else 'exact',
+               peak_mem_mb=mem_peak(cuda, base), precision=learn.precision, crops=learn.crops,
                device=str(learn.dls.device), threads=torch.get_num_threads())
     if cache and mode not in HARNESS_MODES[:2]:
         p = learn.save_encoder(cache_path(cache, name, label or mode, seed, row['iters'], row['crops']))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json, sys
 from pathlib import Path
 import numpy as np
-from .runs import run_mode, load_spec, write_json, resolved_crops
+from .runs import run_mode, load_spec, write_json
 from .stats import mean_std, paired, holm, tost, median_ratio, fmt_diff
 
 # %% auto #0
@@ -65,7 +65,7 @@ def iars_study(
         for seed in range(first_seed, first_seed + seeds):
             for label in labels:
                 mode, kw, precision, crops = study_config(label)
-                if (name, label, seed, resolved_crops(crops)) in done: continue
+                if (name, label, seed, crops) in done: continue
                 r = run_mode(mode, spec, seed=seed, iters=iters, imbalance=imbalance, iars_kw=kw, label=label, precision=precision, cache=cache, crops=crops)
                 rows.append(r)
                 if path is not None: write_json(path, rows)
@@ -135,6 +135,11 @@ def level_mass(
     nz = p[p > 0]
     return dict(config=label, steps=int(len(lv)), mass=p.tolist(), entropy_bits=float(-(nz * np.log2(nz)).sum()))
 
+def _tv(p, q)->float:
+    "Total-variation distance of two distributions over levels 0…, the shorter one padded with zeros"
+    n = max(len(p), len(q))
+    return 0.5 * float(np.abs(np.pad(p, (0, n - len(p))) - np.pad(q, (0, n - len(q)))).sum())
+
 def mass_table(
     rows:list, # study rows, any datasets
     labels=('iars', 'iars-depth', 'reference', 'lagging', 'random'), # configurations to show
@@ -148,8 +153,7 @@ def mass_table(
         for lab in labels:
             m = level_mass(g, lab)
             if m is None: continue
-            tv = None if u is None else 0.5 * float(np.abs(np.pad(m['mass'], (0, max(0, len(u['mass']) - len(m['mass'])))) -
-                                                              np.pad(u['mass'], (0, max(0, len(m['mass']) - len(u['mass']))))).sum())
+            tv = None if u is None else _tv(m['mass'], u['mass'])
             out.append(dict(dataset=ds, tv_to_uniform=tv, **m))
             md.append(f"| {ds} | {lab} | {m['steps']} | {' '.join(f'{x:.3f}' for x in m['mass'])} | {m['entropy_bits']:.3f} | {'—' if tv is None else f'{tv:.3f}'} |")
     return out, '\n'.join(md)
@@ -173,6 +177,7 @@ def sweep_table(
         for k in levels:
             c = cmp.get(k)
             out.append(dict(dataset=ds, level=k, seeds=len(acc[k]), acc=list(acc[k].values()), best=best, vs_best=c))
-            cell = '(the best)' if k == best else '—' if c is None else f"{fmt_diff(c)[:fmt_diff(c).rindex(',')]}, Holm p={c['p_holm']:.3g}"
+            diff = '' if c is None else fmt_diff(c).rsplit(',', 1)[0]          # the interval, without the uncorrected p
+            cell = '(the best)' if k == best else '—' if c is None else f"{diff}, Holm p={c['p_holm']:.3g}"
             md.append(f"| {ds} | {k} | {len(acc[k])} | {mean_std(list(acc[k].values()))} | {cell} |")
     return out, '\n'.join(md)
