@@ -12,8 +12,8 @@ from fastai.data.core import Transform
 from tsai.data.core import TSTensor
 
 # %% auto #0
-__all__ = ['Crops', 'crop_step', 'random_crops', 'host_to_device', 'take_per_row', 'make_views', 'binomial_mask', 'centre',
-           'one_section', 'TS2VecPrep', 'split_sections', 'random_window', 'Views', 'draw_views']
+__all__ = ['Crops', 'crop_step', 'grid_lengths', 'random_crops', 'host_to_device', 'take_per_row', 'make_views', 'binomial_mask',
+           'centre', 'one_section', 'TS2VecPrep', 'split_sections', 'random_window', 'Views', 'draw_views']
 
 # %% ../nbs/02_augment.ipynb #d2f1dd83
 class Crops(NamedTuple):
@@ -23,17 +23,33 @@ class Crops(NamedTuple):
 def crop_step(
     T:int, # length of the batch's series
 )->int:
-    "The grid of `draw_views(grid=True)`: the power of two nearest `T/16` on a log scale (11 to 22 view lengths; the overlap, a power of two too, still fits)"
+    "The grid of `draw_views(grid=True)`: the power of two nearest `T/16` on a log scale (11 to 22 view lengths)"
     return 2 ** max(0, round(np.log2(max(T, 1) / 16)))
+
+def grid_lengths(
+    crop_l:int, ext_l:int, ext_r:int, # TS2Vec's overlap and the extensions of the first (left) and second (right) view
+    T:int, # length of the batch's series
+    step:int, # the grid
+    shortest:int, # the shortest overlap allowed on the grid (a multiple of `step`)
+    u:tuple, # two uniform numbers in [0, 1): the stochastic roundings
+)->tuple[int, int, int]:
+    "`(crop_l, L1, L2)`: the overlap kept, both views' lengths rounded stochastically (mean kept) to multiples of `step` that fit in `T`"
+    def rnd(L, hi, v):                                                         # up with probability (L - floor)/step, kept in [g, hi]
+        f = L // step * step
+        return min(max(f + step if v * step < L - f else f, g), hi)
+    g = -(-crop_l // step) * step                                              # the shortest view on the grid that holds the overlap
+    if 2 * g - crop_l > T: crop_l = max(shortest, crop_l // step * step); return crop_l, crop_l, crop_l # no room for two: the overlap rounded down, no extensions
+    L1 = rnd(crop_l + ext_l, (T + crop_l - g) // step * step, u[0])
+    return crop_l, L1, rnd(crop_l + ext_r, (T + crop_l - L1) // step * step, u[1])
 
 def random_crops(
     T:int, # length of the batch's series
     B:int, # number of series in the batch
     temporal_unit:int=0, # the overlap is at least `2**(temporal_unit+1)` long
     rng:np.random.Generator|None=None, # random generator (default: a fresh one)
-    step:int=1, # round the overlap and both extensions down to multiples of `step` (1: TS2Vec's exact crops)
+    step:int=1, # both views' lengths on multiples of `step`, see `grid_lengths` (1: TS2Vec's exact crops)
 )->Crops:
-    "Draw TS2Vec's two overlapping crops of a batch of `B` series of length `T`, their lengths on a grid of `step` when asked"
+    "Draw TS2Vec's two overlapping crops of a batch of `B` series of length `T`, the views' lengths on a grid of `step` when asked"
     rng = np.random.default_rng() if rng is None else rng
     lo = 2 ** (temporal_unit + 1)
     if T < lo: raise ValueError(f"series of length {T} are too short for temporal_unit={temporal_unit}: "
@@ -41,10 +57,12 @@ def random_crops(
     shortest = -(-lo // max(step, 1)) * step                                    # the shortest overlap on the grid
     if step < 1 or shortest > T: raise ValueError(f"step={step} is too coarse for series of {T} timestamps: the shortest overlap on the grid "
                                                   f"is {shortest} (temporal_unit={temporal_unit} needs {lo}); give a step of at least 1 and at most {T}")
-    crop_l = max(shortest, int(rng.integers(lo, T + 1)) // step * step)
+    crop_l = int(rng.integers(lo, T + 1))                                       # TS2Vec's draws
     left = int(rng.integers(T - crop_l + 1)); right = left + crop_l
-    eleft = left - (left - int(rng.integers(left + 1))) // step * step           # TS2Vec's draws, the extensions rounded down
-    eright = right + (int(rng.integers(right, T + 1)) - right) // step * step
+    eleft, eright = int(rng.integers(left + 1)), int(rng.integers(right, T + 1))
+    if step > 1:                                                               # the views on the grid, placed where they were (the offsets move them anyway)
+        crop_l, L1, L2 = grid_lengths(crop_l, left - eleft, eright - right, T, step, shortest, tuple(rng.random(2)))
+        eleft = min(max(right - L1, 0), T - (L1 + L2 - crop_l)); left = eleft + L1 - crop_l; right, eright = left + crop_l, left + L2
     offsets = rng.integers(-eleft, T - eright + 1, size=B)
     return Crops(crop_l, left, right, eleft, eright, offsets, T)
 
