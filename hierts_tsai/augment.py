@@ -38,7 +38,7 @@ def grid_lengths(
         f = L // step * step
         return min(max(f + step if v * step < L - f else f, g), hi)
     g = -(-crop_l // step) * step                                              # the shortest view on the grid that holds the overlap
-    if 2 * g - crop_l > T: crop_l = max(shortest, crop_l // step * step); return crop_l, crop_l, crop_l # no room for two: the overlap rounded down, no extensions
+    if 2 * g - crop_l > T: crop_l = g = max(shortest, crop_l // step * step)  # no room for two such views: the overlap rounded down
     L1 = rnd(crop_l + ext_l, (T + crop_l - g) // step * step, u[0])
     return crop_l, L1, rnd(crop_l + ext_r, (T + crop_l - L1) // step * step, u[1])
 
