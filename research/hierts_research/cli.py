@@ -14,6 +14,7 @@ __all__ = ['HANDLERS', 'bench_parser', 'hierts_bench', 'bench_main']
 # %% ../nbs/39_cli.ipynb #1a595f3b
 def _ints(s:str)->list[int]: return [int(t) for t in str(s).split(',') if t.strip()]
 def _strs(s:str)->list[str]: return [t.strip() for t in str(s).split(',') if t.strip()]
+def _floats(s:str)->list[float]: return [float(t) for t in str(s).split(',') if t.strip()]
 
 def _timing_commands(cmd):
     "The subcommands that time and count: modes, overhead, steps, loss, ops"
@@ -46,10 +47,12 @@ def _study_commands(cmd):
     s = cmd('transfer', 'pretrained against scratch with 1 and 4 labels per class (BasicMotions)'); s.add_argument('--seeds', type=int, default=10)
     s = cmd('regression', 'pretrained against scratch regression RMSE (Covid3Month)')
     s.add_argument('--data', required=True, help='the Covid3Month npz'); s.add_argument('--seeds', type=int, default=3)
-    s = cmd('baselines', 'MiniRocket, the untrained encoder, scratch, MVP and this package, with few and all labels')
+    s = cmd('baselines', 'mean/majority, MiniRocket, MultiRocket, the untrained encoder, scratch, MVP and this package, with few and all labels')
     s.add_argument('--data', type=_strs, required=True); s.add_argument('--seeds', type=int, default=10)
     s.add_argument('--iters', type=int, default=200); s.add_argument('--cache', help='pretrained encoders of the study (reused when there)')
-    s.add_argument('--methods', type=_strs, help='a subset of the methods (default: all)')
+    s.add_argument('--methods', type=_strs, help='a subset of the methods, e.g. mean,scratch-ts2vec,iars-finetune (default: all; see BASELINE_METHODS)')
+    s.add_argument('--epochs', type=int, default=25, help='epochs of every training with tsai (scratch and fine-tuning)')
+    s.add_argument('--lrs', type=_floats, default=_floats('1e-3,3e-3,1e-2,3e-2'), help='learning rates each trained method chooses from by k-fold CV')
     s = cmd('archs', "every tsai arch: pretrains (BasicMotions SVM accuracy) or the error it gets")
     s.add_argument('--iters', type=int, default=200); s.add_argument('--names', type=_strs, help='only these archs')
     s.add_argument('--cost', action='store_true', help="instead: what padding costs, on the accuracy tests' resolution set (untrained vs pretrained)")
@@ -152,7 +155,7 @@ def _tutorial(a):
 
 def _baselines(a):
     from hierts_research.baselines import baselines, baselines_table
-    rows = baselines(a.data, a.seeds, a.iters, a.json, a.cache, a.methods, a.quiet)
+    rows = baselines(a.data, a.seeds, a.iters, a.json, a.cache, a.methods, a.quiet, a.epochs, a.lrs)
     return rows, baselines_table(rows)
 
 def _precision(a):
