@@ -407,6 +407,7 @@ def ts2vec_learner(
     temporal_unit:int=0, # finest level with a temporal term; crops are at least 2**(temporal_unit+1) long
     max_train_length:int|None=3000, # longer series are cut into sections / random windows
     max_dense:int|str|None='auto', # memory budget of the loss: similarity elements computed at once (see `block_for`)
+    soft_temporal:float|None=None, # SoftCLT's τ: soft temporal targets (see `soft_temporal_loss`); `None`: TS2Vec's one-hot
     precision:str='auto', # 'auto' (bfloat16 where it is measured faster: see `choose_precision`), 'float32', 'bfloat16', 'float16'
     crops:str='exact', # 'exact' (TS2Vec's) or 'grid' (lengths on `crop_step`'s grid: kernels reused, faster on a CPU)
     cbs=None, # more callbacks, e.g. `IARS()`
@@ -426,7 +427,7 @@ def ts2vec_learner(
     else: dls = _dls_from_arrays(X, y, splits, tfms, batch_tfms, bs, max_train_length)
     if device is not None: dls.to(device)
     model = contrastive_model(arch, *_shape_of(dls, max_train_length), arch_config, repr_dims, dls.device)
-    return TS2VecLearner(dls, model, HierarchicalContrastiveLoss(alpha, temporal_unit, max_dense), max_train_length=max_train_length,
+    return TS2VecLearner(dls, model, HierarchicalContrastiveLoss(alpha, temporal_unit, max_dense, soft_temporal), max_train_length=max_train_length,
                          precision=precision, crops=crops, cbs=cbs, **kwargs)
 
 def quiet_learner(

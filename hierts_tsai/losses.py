@@ -13,9 +13,9 @@ from .core import is_int, is_number
 
 # %% auto #0
 __all__ = ['CPU_MAX_DENSE', 'check_views', 'contrast', 'instance_contrastive_loss', 'temporal_contrastive_loss', 'ContrastLoss',
-           'n_levels', 'pool_to_level', 'terms', 'levels_with_terms', 'no_term_error', 'default_max_dense',
-           'check_budget', 'resolve_budget', 'block_for', 'level_loss', 'level_losses', 'hierarchical_contrastive_loss',
-           'HierarchicalContrastiveLoss', 'views_of']
+           'soft_lags', 'soft_temporal_loss', 'n_levels', 'pool_to_level', 'terms', 'levels_with_terms',
+           'no_term_error', 'default_max_dense', 'check_budget', 'resolve_budget', 'block_for', 'level_loss',
+           'level_losses', 'hierarchical_contrastive_loss', 'HierarchicalContrastiveLoss', 'views_of']
 
 # %% ../nbs/01_losses.ipynb #6893ce5e
 def check_views(
@@ -143,6 +143,39 @@ class ContrastLoss(torch.autograd.Function):
         dz -= 2 * torch.cat([z[:, n:], z[:, :n]], 1)
         return dz * (g / lse.numel()), None
 
+# %% ../nbs/01_losses.ipynb #105c6673
+def soft_lags(
+    T:int, # timestamps of each view
+    tau:float, # SoftCLT's τ: larger is closer to TS2Vec's one-hot target
+    device=None, # where the weights are made
+    dtype=torch.float32, # their dtype
+)->Tensor:
+    "(2T, 2T) target weights of the concatenated views: `2/(1+exp(τ·|t−t'|))` (below 1e-6: 0), a row's own entry 0"
+    d = torch.arange(T, device=device, dtype=dtype)
+    w = 2 / (1 + torch.exp(tau * (d[:, None] - d).abs()))
+    w = torch.where(w < 1e-6, 0., w).repeat(2, 2)
+    return w.fill_diagonal_(0.)
+
+def soft_temporal_loss(
+    z1:Tensor, # first view, (batch, channels, time)
+    z2:Tensor, # second view, aligned with `z1`
+    tau:float, # SoftCLT's τ (see `soft_lags`)
+)->Tensor:
+    "SoftCLT's temporal term: each of the 2T timestamps' cross-entropy against soft targets over the other 2T−1, averaged"
+    check_views(z1, z2)
+    return _soft_temporal(z1, z2, tau)
+
+def _soft_temporal(z1, z2, tau):
+    "`soft_temporal_loss` of checked views"
+    B, _, T = z1.shape
+    if T == 1: return _zero(z1)
+    with torch.autocast(z1.device.type, enabled=False):
+        z = torch.cat([z1, z2], 2).transpose(1, 2)                            # (B, 2T, C)
+        if z.dtype in (torch.float16, torch.bfloat16): z = z.float()
+        s = (z @ z.transpose(1, 2)).diagonal_scatter(z.new_full((B, 2 * T), float('-inf')), dim1=1, dim2=2)
+        logp = torch.log_softmax(s, -1).diagonal_scatter(z.new_zeros(B, 2 * T), dim1=1, dim2=2) # a row's own entry: weight 0
+        return -(logp * soft_lags(T, tau, z.device, z.dtype)).sum() / (2 * B * T)
+
 # %% ../nbs/01_losses.ipynb #5f05da7a
 def n_levels(
     T:int, # length of the time axis
@@ -241,20 +274,23 @@ def block_for(
     return -(-m // nb)
 
 # %% ../nbs/01_losses.ipynb #33b786a7
-def _level_loss(z1, z2, level, alpha, temporal_unit, max_dense):
+def _level_loss(z1, z2, level, alpha, temporal_unit, max_dense, soft_temporal=None):
     "Loss of two views already pooled to `level` (`max_dense` resolved to an int or `None`)"
     B, _, T = z1.shape
     loss = 0.
     if alpha != 0: loss = alpha * _instance(z1, z2, block_for(T, 2 * B, max_dense))     # views checked once, by the caller
     if 1 - alpha != 0 and level >= temporal_unit and T > 1:
-        loss = loss + (1 - alpha) * _temporal(z1, z2, block_for(B, 2 * T, max_dense))
+        t = _temporal(z1, z2, block_for(B, 2 * T, max_dense)) if soft_temporal is None else _soft_temporal(z1, z2, soft_temporal)
+        loss = loss + (1 - alpha) * t
     return loss if isinstance(loss, Tensor) else _zero(z1)
 
-def _check_config(alpha, temporal_unit):
+def _check_config(alpha, temporal_unit, soft_temporal=None):
     if not is_number(alpha) or not 0 <= alpha <= 1:
         raise ValueError(f"alpha must be a number in [0, 1], got {alpha!r}")
     if not is_int(temporal_unit) or temporal_unit < 0:
         raise ValueError(f"temporal_unit must be an int >= 0, got {temporal_unit!r}")
+    if soft_temporal is not None and (not is_number(soft_temporal) or not 0 < soft_temporal < float('inf')):
+        raise ValueError(f"soft_temporal must be None (TS2Vec's one-hot temporal targets) or SoftCLT's τ, a positive number, got {soft_temporal!r}")
 
 def level_loss(
     z1:Tensor, # first view, (batch, channels, time)
@@ -263,14 +299,15 @@ def level_loss(
     alpha:float=0.5, # weight of the instance term; the temporal term gets `1-alpha`
     temporal_unit:int=0, # finest level that has a temporal term
     max_dense:int|str|None='auto', # memory budget: similarity elements computed at once (see `block_for`)
+    soft_temporal:float|None=None, # SoftCLT's τ for the temporal term (see `soft_temporal_loss`); `None`: TS2Vec's
 )->Tensor:
     "Loss of one level of the pyramid, reached by one max-pool of kernel `2**level`, with autograd (`no_term_error` when no level has a term)"
-    check_views(z1, z2); _check_config(alpha, temporal_unit)
+    check_views(z1, z2); _check_config(alpha, temporal_unit, soft_temporal)
     if not levels_with_terms(z1.shape[-1], z1.shape[0], alpha, temporal_unit): raise no_term_error(z1.shape[0], z1.shape[-1], alpha, temporal_unit)
     L = n_levels(z1.shape[-1])
     if not is_int(level) or level < 0 or level >= L:
         raise ValueError(f"level must be an int in [0, {L-1}] for a series of length {z1.shape[-1]}, got {level!r}")
-    return _level_loss(pool_to_level(z1, level), pool_to_level(z2, level), level, alpha, temporal_unit, resolve_budget(max_dense, z1.device))
+    return _level_loss(pool_to_level(z1, level), pool_to_level(z2, level), level, alpha, temporal_unit, resolve_budget(max_dense, z1.device), soft_temporal)
 
 def level_losses(
     z1:Tensor, # first view, (batch, channels, time)
@@ -280,21 +317,22 @@ def level_losses(
     max_dense:int|str|None='auto', # memory budget: similarity elements computed at once (see `block_for`)
     skip:int|None=None, # a level to leave out (its entry is NaN), e.g. one already computed
     levels:int|None=None, # compute only the `levels` finest levels (default: all)
+    soft_temporal:float|None=None, # SoftCLT's τ for the temporal term (see `soft_temporal_loss`); `None`: TS2Vec's
 )->Tensor:
     "1-D tensor with the loss of every level of the pyramid, finest first (float32, or float64 for float64 views)"
-    check_views(z1, z2); _check_config(alpha, temporal_unit)
+    check_views(z1, z2); _check_config(alpha, temporal_unit, soft_temporal)
     if levels is not None and (not is_int(levels) or levels < 1): raise ValueError(f"levels must be an int >= 1 or None, got {levels!r}")
     if skip is not None and not is_int(skip): raise ValueError(f"skip must be a level (an int) or None, got {skip!r}")
-    return _level_losses(z1, z2, alpha, temporal_unit, resolve_budget(max_dense, z1.device), skip, levels)
+    return _level_losses(z1, z2, alpha, temporal_unit, resolve_budget(max_dense, z1.device), skip, levels, soft_temporal)
 
-def _level_losses(z1, z2, alpha, temporal_unit, max_dense, skip=None, levels=None)->Tensor:
+def _level_losses(z1, z2, alpha, temporal_unit, max_dense, skip=None, levels=None, soft_temporal=None)->Tensor:
     "`level_losses` of checked views and arguments (`max_dense` resolved)"
     dtype = torch.float64 if z1.dtype == torch.float64 else torch.float32
     nan = z1.new_full((), float('nan'), dtype=dtype) # a fill on the device: no host-to-device copy
     out, n = [], n_levels(z1.shape[-1]) if levels is None else min(levels, n_levels(z1.shape[-1]))
     for level in range(n):
         if level: z1, z2 = F.max_pool1d(z1, 2), F.max_pool1d(z2, 2)
-        out.append(nan if level == skip else _level_loss(z1, z2, level, alpha, temporal_unit, max_dense).to(dtype))
+        out.append(nan if level == skip else _level_loss(z1, z2, level, alpha, temporal_unit, max_dense, soft_temporal).to(dtype))
     return torch.stack(out)
 
 def hierarchical_contrastive_loss(
@@ -303,12 +341,13 @@ def hierarchical_contrastive_loss(
     alpha:float=0.5, # weight of the instance term; the temporal term gets `1-alpha`
     temporal_unit:int=0, # finest level that has a temporal term
     max_dense:int|str|None='auto', # memory budget: similarity elements computed at once (see `block_for`)
+    soft_temporal:float|None=None, # SoftCLT's τ for the temporal term (see `soft_temporal_loss`); `None`: TS2Vec's
 )->Tensor:
     "TS2Vec's hierarchical contrastive loss: the mean of the losses of all levels (`no_term_error` when none has a term)"
-    check_views(z1, z2); _check_config(alpha, temporal_unit)
+    check_views(z1, z2); _check_config(alpha, temporal_unit, soft_temporal)
     B, _, T = z1.shape
     if not levels_with_terms(T, B, alpha, temporal_unit): raise no_term_error(B, T, alpha, temporal_unit)
-    return _level_losses(z1, z2, alpha, temporal_unit, resolve_budget(max_dense, z1.device)).mean()
+    return _level_losses(z1, z2, alpha, temporal_unit, resolve_budget(max_dense, z1.device), soft_temporal=soft_temporal).mean()
 
 # %% ../nbs/01_losses.ipynb #74d43b1e
 class HierarchicalContrastiveLoss:
@@ -317,14 +356,17 @@ class HierarchicalContrastiveLoss:
         alpha:float=0.5, # weight of the instance term; the temporal term gets `1-alpha`
         temporal_unit:int=0, # finest level that has a temporal term
         max_dense:int|str|None='auto', # memory budget: similarity elements computed at once (see `block_for`)
+        soft_temporal:float|None=None, # SoftCLT's τ: soft temporal targets (see `soft_temporal_loss`); `None`: TS2Vec's one-hot
     ):
-        _check_config(alpha, temporal_unit)
+        _check_config(alpha, temporal_unit, soft_temporal)
         self.alpha, self.temporal_unit, self.max_dense = float(alpha), int(temporal_unit), check_budget(max_dense)
+        self.soft_temporal = None if soft_temporal is None else float(soft_temporal)
 
     @property
     def config(self)->dict:
         "The keyword arguments this loss passes to `level_loss`, `level_losses` and `hierarchical_contrastive_loss`"
-        return dict(alpha=self.alpha, temporal_unit=self.temporal_unit, max_dense=self.max_dense)
+        c = dict(alpha=self.alpha, temporal_unit=self.temporal_unit, max_dense=self.max_dense)
+        return c if self.soft_temporal is None else {**c, 'soft_temporal': self.soft_temporal}
 
     def __call__(self, pred, *yb)->Tensor:
         "All levels' mean loss of `pred=(z1, z2)`"

@@ -164,3 +164,40 @@ def test_views_are_checked_once_per_loss_call(monkeypatch):
     for f in (lambda: losses.hierarchical_contrastive_loss(z, z.clone()), lambda: losses.level_losses(z, z.clone()),
               lambda: losses.level_loss(z, z.clone(), 2), lambda: HierarchicalContrastiveLoss()((z, z.clone()))):
         calls.clear(); f(); assert len(calls) == 1
+
+def np_soft_temporal(z1, z2, tau):
+    "SoftCLT's temporal term from its definition, in NumPy: weights 2/(1+exp(tau·|t−t'|)) over the other 2T−1 timestamps"
+    B, _, T = z1.shape
+    total = 0.
+    for b in range(B):
+        z = np.concatenate([z1[b].T, z2[b].T])                                  # (2T, C)
+        s = z @ z.T
+        np.fill_diagonal(s, -np.inf)
+        logp = s - np.log(np.exp(s - s.max(1, keepdims=True)).sum(1, keepdims=True)) - s.max(1, keepdims=True)
+        t = np.arange(2 * T) % T
+        w = 2 / (1 + np.exp(tau * np.abs(t[:, None] - t[None])))
+        w[w < 1e-6] = 0; np.fill_diagonal(w, 0)
+        total += -(w * np.where(np.isfinite(logp), logp, 0)).sum()
+    return total / (2 * B * T)
+
+@pytest.mark.parametrize('shape', [(1, 3, 2), (3, 5, 7), (2, 4, 16)])
+@pytest.mark.parametrize('tau', [0.1, 1., 3.])
+def test_soft_temporal_against_numpy(shape, tau):
+    "SoftCLT's soft temporal term equals its NumPy definition, and its gradient torch's numerical one; a level uses it in place of TS2Vec's"
+    g = torch.Generator().manual_seed(sum(shape))
+    z1, z2 = torch.randn(*shape, generator=g, dtype=torch.float64), torch.randn(*shape, generator=g, dtype=torch.float64)
+    assert abs(losses.soft_temporal_loss(z1, z2, tau).item() - np_soft_temporal(z1.numpy(), z2.numpy(), tau)) < 1e-9
+    z1.requires_grad_()
+    assert torch.autograd.gradcheck(lambda a: losses.soft_temporal_loss(a, z2, tau), (z1,))
+    lv = level_losses(z1.detach(), z2, 0.3, 0, soft_temporal=tau)
+    ref = 0.3 * np_instance(z1.detach().numpy(), z2.numpy()) + 0.7 * np_soft_temporal(z1.detach().numpy(), z2.numpy(), tau)
+    assert abs(lv[0].item() - ref) < 1e-9 and abs(level_loss(z1.detach(), z2, 0, 0.3, soft_temporal=tau).item() - ref) < 1e-9
+
+def test_soft_temporal_trains_with_iars():
+    "a learner with soft temporal targets pretrains under IARS (the level path) and its loss says so"
+    from conftest import small_learner, quiet_fit
+    from hierts_tsai.iars import IARS
+    learn = quiet_fit(small_learner(soft_temporal=1., cbs=IARS()), 6)
+    assert learn.loss_func.soft_temporal == 1. and 'soft_temporal=1.0' in repr(learn.loss_func)
+    assert np.isfinite(learn.recorder.losses[-1].item())
+    with pytest.raises(ValueError, match='soft_temporal must be None'): small_learner(soft_temporal=-1.)
