@@ -1,8 +1,9 @@
-"The baselines harness compares fairly: trivial baselines, standardised regression targets, one lr budget, distinct regimes, the table's resolution and Holm family"
+"The baselines harness compares fairly: trivial baselines, standardised regression targets, one lr budget, distinct regimes, the table's resolution and Holm family, each lever against its default"
 import numpy as np
 import pytest
-from hierts_research.baselines import (BASELINE_METHODS, DEFAULT_LR, LR_GRID, applies, baselines, baselines_table, choose_lr, cv_folds,
-                                       label_regimes, target_scaler, score_predictions, trivial, unique_regimes)
+from hierts_research.baselines import (BASELINE_METHODS, DEFAULT_LR, LEVERS, LR_GRID, SOFT_TAU, applies, baselines, baselines_table, block_scaler,
+                                       choose_lr, cv_folds, freeze_epochs, label_regimes, lever_table, pretraining_of, target_scaler,
+                                       score_predictions, trivial, unique_regimes)
 from hierts_research.cli import bench_parser
 
 def test_trivial_baselines():
@@ -49,3 +50,29 @@ def test_unknown_method_and_cli_options():
     a = bench_parser().parse_args(['baselines', '--data', 'x.npz', '--methods', 'mean,scratch-ts2vec,iars-finetune', '--epochs', '5', '--lrs', '1e-3,1e-2'])
     assert a.methods == ['mean', 'scratch-ts2vec', 'iars-finetune'] and a.epochs == 5 and a.lrs == [1e-3, 1e-2]
     assert set(a.methods) <= set(BASELINE_METHODS) and {'scratch-inceptiontimeplus', 'mvp-frozen', 'multirocket'} <= set(BASELINE_METHODS)
+
+def test_levers_are_methods_with_their_pretraining():
+    assert set(LEVERS) <= set(BASELINE_METHODS) and set(LEVERS.values()) <= set(BASELINE_METHODS) and SOFT_TAU == 1.
+    got = {m: pretraining_of(m) for m in ('minirocket+iars-frozen', 'iars-soft-frozen', 'iars-soft-finetune', 'iars-finetune-tuned',
+                                          'full-frozen', 'mvp-finetune', 'untrained', 'scratch-ts2vec', 'minirocket', 'mean')}
+    assert got == {'minirocket+iars-frozen': 'iars', 'iars-soft-frozen': 'iars-soft', 'iars-soft-finetune': 'iars-soft', 'iars-finetune-tuned': 'iars',
+                   'full-frozen': 'full', 'mvp-finetune': 'mvp', 'untrained': 'untrained', 'scratch-ts2vec': None, 'minirocket': None, 'mean': None}
+    assert [freeze_epochs(e) for e in (1, 3, 5, 25)] == [1, 1, 1, 5]
+
+def test_block_scaler_concatenates_with_equal_shares():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(3, 5, (8, 30)), rng.normal(0, 1e-3, (8, 2))
+    scale = block_scaler([a, b])
+    z = scale([a, b])
+    assert z.shape == (8, 32) and np.isclose(z[:, :30].var(0).sum(), 16, rtol=1e-4) and np.isclose(z[:, 30:].var(0).sum(), 16, rtol=1e-4)
+    assert scale([a[:3], b[:3]]).shape == (3, 32)                                     # fitted once, applied to other series
+
+def test_lever_table_pairs_each_lever_with_its_default():
+    rows = [_row(m, s, v + (0.01 * s if m == 'iars-finetune' else 0.), g) for g in ('1/class', '100%') for s in range(3)
+            for m, v in (('iars-finetune', .7), ('iars-finetune-tuned', .75), ('iars-frozen', .8), ('minirocket', .9))]
+    t = lever_table(rows)
+    assert 'Holm over 2 lever comparisons' in t and t.count('| iars-finetune-tuned | iars-finetune |') == 2
+    assert '| +0.040 [' in t and 'minirocket+iars-frozen' not in t                 # .75 − (.70 + .01): the paired mean difference
+    both = baselines_table(rows)
+    assert both.endswith(t) and 'Holm over 4 comparisons' in both and '| iars-finetune-tuned |' not in both.split(t)[0]
+    assert '| iars-finetune-tuned |' in baselines_table(rows, levers=None)           # no levers: every method in one table

@@ -50,7 +50,7 @@ def _study_commands(cmd):
     s = cmd('baselines', 'mean/majority, MiniRocket, MultiRocket, the untrained encoder, scratch, MVP and this package, with few and all labels')
     s.add_argument('--data', type=_strs, required=True); s.add_argument('--seeds', type=int, default=10)
     s.add_argument('--iters', type=int, default=200); s.add_argument('--cache', help='pretrained encoders of the study (reused when there)')
-    s.add_argument('--methods', type=_strs, help='a subset of the methods, e.g. mean,scratch-ts2vec,iars-finetune (default: all; see BASELINE_METHODS)')
+    s.add_argument('--methods', type=_strs, help='a subset of the methods, e.g. mean,scratch-ts2vec,iars-finetune (default: all but the levers of LEVERS; see BASELINE_METHODS)')
     s.add_argument('--epochs', type=int, default=25, help='epochs of every training with tsai (scratch and fine-tuning)')
     s.add_argument('--lrs', type=_floats, default=_floats('1e-3,3e-3,1e-2,3e-2'), help='learning rates each trained method chooses from by k-fold CV')
     s = cmd('archs', "every tsai arch: pretrains (BasicMotions SVM accuracy) or the error it gets")
