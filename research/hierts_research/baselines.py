@@ -42,7 +42,8 @@ __all__ = ['SCRATCH_ARCHS', 'SOFT_TAU', 'LEVERS', 'BASELINE_METHODS', 'RIDGE_ALP
 SCRATCH_ARCHS = {'ts2vec': TS2VecEncoder, 'inceptiontimeplus': InceptionTimePlus} # the archs trained from scratch
 SOFT_TAU = 1. # SoftCLT's τ of the soft temporal targets in `iars-soft` (SoftCLT's papers use τ_temp around 1 to 2.5)
 LEVERS = {'minirocket+iars-frozen': 'iars-frozen', 'iars-soft-frozen': 'iars-frozen', # lever → the default it is compared with
-          'iars-soft-finetune': 'iars-finetune', 'iars-finetune-tuned': 'iars-finetune'}
+          'iars-soft-finetune': 'iars-finetune', 'iars-finetune-tuned': 'iars-finetune',
+          'iars-pool-frozen': 'iars-frozen', 'iars-pool-finetune': 'iars-finetune'} # pool: pretrained on the test series too (transductive)
 BASELINE_METHODS = ('mean', 'majority', 'minirocket', 'multirocket', 'untrained', *(f'scratch-{a}' for a in SCRATCH_ARCHS),
                     'mvp-frozen', 'mvp-finetune', 'full-frozen', 'full-finetune', 'iars-frozen', 'iars-finetune', *LEVERS)
 
@@ -309,7 +310,7 @@ def _backbone_encoder(X, weights, seed, regression)->callable:
 
 def ours_pretrained(
     name:str, d:dict, # dataset name and arrays
-    config:str, # 'full', 'iars', or 'iars-soft' (IARS with SoftCLT's soft temporal targets, τ = `SOFT_TAU`)
+    config:str, # 'full', 'iars', 'iars-soft' (SoftCLT's soft temporal targets, τ = `SOFT_TAU`) or 'iars-pool' (transductive: the test series too, unlabelled)
     seed:int, iters:int, # as in the study
     cache:str|None, # the study's cache folder (`None`: pretrain here)
     regression:bool, # per-series standardisation in the DataLoaders
@@ -318,11 +319,14 @@ def ours_pretrained(
     tfms, soft = TSStandardize(by_sample=True) if regression else None, SOFT_TAU if config == 'iars-soft' else None
     label = f"{config}{'' if soft is None else f'{soft:g}'}-fp32{'-bysample' if regression else ''}"   # iars-soft1-fp32: τ in the name
     p = cache_path(cache or tempfile.mkdtemp(prefix='hierts_baselines_'), name, label, seed, iters)
-    info = dict(strategy=config.removesuffix('-soft'), crops='exact', precision='float32', **({} if soft is None else dict(soft_temporal=soft)))
+    pool = config == 'iars-pool'
+    X = np.concatenate([d['X_train'], d['X_test']]) if pool else d['X_train']   # transductive: what a user with unlabelled series has
+    info = dict(strategy=config.split('-')[0], crops='exact', precision='float32', pretrained_on='train+test' if pool else 'train',
+                **({} if soft is None else dict(soft_temporal=soft)))
     meta = json.loads(p.with_suffix('.json').read_text()) if p.exists() and p.with_suffix('.json').exists() else {}
     if meta.get('precision') == 'float32' and meta.get('soft_temporal') == soft:
         return dict(weights=p, encode=_backbone_encoder(d['X_train'], p, seed, regression), pretrain_s=meta['fit_s'], **info)
-    learn, t = _timed(lambda: pretrain(d['X_train'], iters, batch_tfms=tfms, cbs=IARS(info['strategy']), seed=seed, precision='float32',
+    learn, t = _timed(lambda: pretrain(X, iters, batch_tfms=tfms, cbs=IARS(info['strategy']), seed=seed, precision='float32',
                                        crops='exact', soft_temporal=soft))
     p.parent.mkdir(parents=True, exist_ok=True)
     learn.save_encoder(p); write_json(p.with_suffix('.json'), dict(fit_s=t, precision=learn.precision, crops=learn.crops, soft_temporal=soft))
@@ -352,7 +356,7 @@ def mvp_pretrained(
 def _pretrained(name, d, seed, iters, cache, methods, regression)->dict:
     "Each pretraining the methods need, once per dataset and seed: its weights, encoder and seconds"
     X, want = d['X_train'], {pretraining_of(m) for m in methods}
-    pre = {cfg: ours_pretrained(name, d, cfg, seed, iters, cache, regression) for cfg in ('full', 'iars', 'iars-soft') if cfg in want}
+    pre = {cfg: ours_pretrained(name, d, cfg, seed, iters, cache, regression) for cfg in ('full', 'iars', 'iars-soft', 'iars-pool') if cfg in want}
     if 'mvp' in want: pre['mvp'] = mvp_pretrained(X, seed, iters, regression)
     if 'untrained' in methods:
         u = quiet_learner(X, seed=seed, precision='float32', batch_tfms=TSStandardize(by_sample=True) if regression else None)
@@ -371,7 +375,7 @@ def method_scores(
     if m in ('mean', 'majority'): return {**_evaluate(lambda: trivial(yl, regression), Xte, yte, regression), 'pretrain_s': 0.}
     if m in ('minirocket', 'multirocket'): return {**rocket_score(X, Xl, yl, Xte, yte, regression, seed, m), 'pretrain_s': 0.}
     p = pre.get(pretraining_of(m), {})
-    info = {k: p[k] for k in ('pretrain_s', 'strategy', 'crops', 'precision', 'soft_temporal') if k in p}
+    info = {k: p[k] for k in ('pretrain_s', 'strategy', 'crops', 'precision', 'soft_temporal', 'pretrained_on') if k in p}
     if m.startswith('minirocket+'): return {**rocket_frozen_score(X, p['encode'], Xl, yl, Xte, yte, regression, seed), **info}
     if m == 'untrained' or m.endswith('-frozen'): return {**frozen_score(p['encode'], Xl, yl, Xte, yte, regression, seed), **info}
     arch, w = (SCRATCH_ARCHS[m[len('scratch-'):]], None) if m.startswith('scratch-') else (TS2VecEncoder, p['weights'])
