@@ -33,12 +33,12 @@ def grid_lengths(
     shortest:int, # the shortest overlap allowed on the grid (a multiple of `step`)
     u:tuple, # two uniform numbers in [0, 1): the stochastic roundings
 )->tuple[int, int, int]:
-    "`(crop_l, L1, L2)`: the overlap kept, both views' lengths rounded stochastically (mean kept) to multiples of `step` that fit in `T`"
+    "`(crop_l, L1, L2)`: the overlap (kept unless no two grid views hold it), both views' lengths rounded at random (unbiased unless clamped) to multiples of `step` that fit in `T`"
     def rnd(L, hi, v):                                                         # up with probability (L - floor)/step, kept in [g, hi]
         f = L // step * step
         return min(max(f + step if v * step < L - f else f, g), hi)
     g = -(-crop_l // step) * step                                              # the shortest view on the grid that holds the overlap
-    if 2 * g - crop_l > T: crop_l = g = max(shortest, crop_l // step * step)  # no room for two such views: the overlap rounded down
+    if 2 * g - crop_l > T: crop_l = g = max(shortest, crop_l // step * step)  # no room for two such views: the overlap onto the grid
     L1 = rnd(crop_l + ext_l, (T + crop_l - g) // step * step, u[0])
     return crop_l, L1, rnd(crop_l + ext_r, (T + crop_l - L1) // step * step, u[1])
 

@@ -146,11 +146,12 @@ class ContrastLoss(torch.autograd.Function):
 # %% ../nbs/01_losses.ipynb #105c6673
 def soft_lags(
     T:int, # timestamps of each view
-    tau:float, # SoftCLT's τ: larger is closer to TS2Vec's one-hot target
+    tau:float, # SoftCLT's τ (positive, at most 1e6): larger is closer to TS2Vec's one-hot target
     device=None, # where the weights are made
     dtype=torch.float32, # their dtype
 )->Tensor:
     "(2T, 2T) target weights of the concatenated views: `2/(1+exp(τ·|t−t'|))` (below 1e-6: 0), a row's own entry 0"
+    _check_soft(tau)
     d = torch.arange(T, device=device, dtype=dtype)
     w = 2 / (1 + torch.exp(tau * (d[:, None] - d).abs()))
     w = torch.where(w < 1e-6, 0., w).repeat(2, 2)
@@ -162,8 +163,13 @@ def soft_temporal_loss(
     tau:float, # SoftCLT's τ (see `soft_lags`)
 )->Tensor:
     "SoftCLT's temporal term: each of the 2T timestamps' cross-entropy against soft targets over the other 2T−1, averaged"
-    check_views(z1, z2)
+    check_views(z1, z2); _check_soft(tau)
     return _soft_temporal(z1, z2, tau)
+
+def _check_soft(tau):
+    if tau is not None and (not is_number(tau) or not 0 < tau <= 1e6):
+        raise ValueError(f"soft_temporal must be None (TS2Vec's one-hot temporal targets) or SoftCLT's τ, a positive number up to 1e6 "
+                         f"(beyond, the targets are TS2Vec's already), got {tau!r}")
 
 def _soft_temporal(z1, z2, tau):
     "`soft_temporal_loss` of checked views"
@@ -280,7 +286,7 @@ def _level_loss(z1, z2, level, alpha, temporal_unit, max_dense, soft_temporal=No
     loss = 0.
     if alpha != 0: loss = alpha * _instance(z1, z2, block_for(T, 2 * B, max_dense))     # views checked once, by the caller
     if 1 - alpha != 0 and level >= temporal_unit and T > 1:
-        t = _temporal(z1, z2, block_for(B, 2 * T, max_dense)) if soft_temporal is None else _soft_temporal(z1, z2, soft_temporal)
+        t = _temporal(z1, z2, block_for(B, 2 * T, max_dense)) if soft_temporal is None else _soft_temporal(z1, z2, soft_temporal * 2 ** level)
         loss = loss + (1 - alpha) * t
     return loss if isinstance(loss, Tensor) else _zero(z1)
 
@@ -289,8 +295,7 @@ def _check_config(alpha, temporal_unit, soft_temporal=None):
         raise ValueError(f"alpha must be a number in [0, 1], got {alpha!r}")
     if not is_int(temporal_unit) or temporal_unit < 0:
         raise ValueError(f"temporal_unit must be an int >= 0, got {temporal_unit!r}")
-    if soft_temporal is not None and (not is_number(soft_temporal) or not 0 < soft_temporal < float('inf')):
-        raise ValueError(f"soft_temporal must be None (TS2Vec's one-hot temporal targets) or SoftCLT's τ, a positive number, got {soft_temporal!r}")
+    _check_soft(soft_temporal)
 
 def level_loss(
     z1:Tensor, # first view, (batch, channels, time)
@@ -299,7 +304,7 @@ def level_loss(
     alpha:float=0.5, # weight of the instance term; the temporal term gets `1-alpha`
     temporal_unit:int=0, # finest level that has a temporal term
     max_dense:int|str|None='auto', # memory budget: similarity elements computed at once (see `block_for`)
-    soft_temporal:float|None=None, # SoftCLT's τ for the temporal term (see `soft_temporal_loss`); `None`: TS2Vec's
+    soft_temporal:float|None=None, # SoftCLT's τ for the temporal term (`soft_temporal_loss`, dense: not bounded by `max_dense`); `None`: TS2Vec's
 )->Tensor:
     "Loss of one level of the pyramid, reached by one max-pool of kernel `2**level`, with autograd (`no_term_error` when no level has a term)"
     check_views(z1, z2); _check_config(alpha, temporal_unit, soft_temporal)
@@ -317,7 +322,7 @@ def level_losses(
     max_dense:int|str|None='auto', # memory budget: similarity elements computed at once (see `block_for`)
     skip:int|None=None, # a level to leave out (its entry is NaN), e.g. one already computed
     levels:int|None=None, # compute only the `levels` finest levels (default: all)
-    soft_temporal:float|None=None, # SoftCLT's τ for the temporal term (see `soft_temporal_loss`); `None`: TS2Vec's
+    soft_temporal:float|None=None, # SoftCLT's τ for the temporal term (`soft_temporal_loss`, dense: not bounded by `max_dense`); `None`: TS2Vec's
 )->Tensor:
     "1-D tensor with the loss of every level of the pyramid, finest first (float32, or float64 for float64 views)"
     check_views(z1, z2); _check_config(alpha, temporal_unit, soft_temporal)
@@ -341,7 +346,7 @@ def hierarchical_contrastive_loss(
     alpha:float=0.5, # weight of the instance term; the temporal term gets `1-alpha`
     temporal_unit:int=0, # finest level that has a temporal term
     max_dense:int|str|None='auto', # memory budget: similarity elements computed at once (see `block_for`)
-    soft_temporal:float|None=None, # SoftCLT's τ for the temporal term (see `soft_temporal_loss`); `None`: TS2Vec's
+    soft_temporal:float|None=None, # SoftCLT's τ for the temporal term (`soft_temporal_loss`, dense: not bounded by `max_dense`); `None`: TS2Vec's
 )->Tensor:
     "TS2Vec's hierarchical contrastive loss: the mean of the losses of all levels (`no_term_error` when none has a term)"
     check_views(z1, z2); _check_config(alpha, temporal_unit, soft_temporal)

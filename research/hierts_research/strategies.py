@@ -24,14 +24,16 @@ def capped_level_loss(
     alpha:float=0.5, # weight of the instance term; the temporal term gets `1-alpha`
     temporal_unit:int=0, # finest level that has a temporal term
     max_dense:int|str|None='auto', # memory budget (see `block_for`)
+    soft_temporal:float|None=None, # SoftCLT's τ for the temporal term (see `soft_temporal_loss`); `None`: TS2Vec's
 )->Tensor:
     "Loss of `level` pooled as the IARS reference code pools it, kernel `min(2**level, T)`: a deeper level is the length-1 level"
     check_views(z1, z2)
     if not is_int(level) or level < 0: raise ValueError(f"level must be an int >= 0, got {level!r}")
     T = z1.shape[-1]
-    if level < n_levels(T): return level_loss(z1, z2, level, alpha, temporal_unit, max_dense) # kernel 2**level <= T: the pyramid's level
-    pool = (lambda z: z) if T == 1 else (lambda z: F.max_pool1d(z, T))                        # kernel T: the whole series
-    return level_loss(pool(z1), pool(z2), 0, alpha, temporal_unit, max_dense)
+    kw = dict(alpha=alpha, temporal_unit=temporal_unit, max_dense=max_dense, soft_temporal=soft_temporal)
+    if level < n_levels(T): return level_loss(z1, z2, level, **kw)                     # kernel 2**level <= T: the pyramid's level
+    pool = (lambda z: z) if T == 1 else (lambda z: F.max_pool1d(z, T))                  # kernel T: the whole series (no temporal term)
+    return level_loss(pool(z1), pool(z2), 0, **kw)
 
 # %% ../nbs/24_strategies.ipynb #05ef3934
 class ReferenceIARS(LevelChoice):
