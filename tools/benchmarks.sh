@@ -54,11 +54,16 @@ if [ "$what" = studies ] || [ "$what" = all ]; then
   python tools/compare.py benchmarks/importance iars-epoch-fp32 random-fp32 benchmarks/importance_a.json benchmarks/importance_b.json
   python tools/level_mass.py benchmarks/level_mass benchmarks/study_*.json
 fi
-if [ "$what" = baselines ] || [ "$what" = all ]; then
-  ( run baselines_basicmotions baselines --data BasicMotions --seeds 10 --iters 200 --cache /tmp/hierts_cache
-    run baselines_standwalkjump baselines --data ../shared/data/StandWalkJump.npz --seeds 5 --iters 200 --cache /tmp/hierts_cache ) &
-  ( run baselines_resolution1024 baselines --data resolution1024 --seeds 10 --iters 100 --cache /tmp/hierts_cache --methods minirocket,untrained,full-frozen,iars-frozen
-    run baselines_covid3month baselines --data ../shared/data/Covid3Month.npz --seeds 10 --iters 200
+if [ "$what" = baselines ] || [ "$what" = all ]; then   # issue 29: every rival as tsai documents it, one tuning budget
+  B=mean,majority,minirocket,multirocket,untrained,scratch-ts2vec,scratch-inceptiontimeplus,mvp-frozen,mvp-finetune,full-frozen,full-finetune,iars-frozen,iars-finetune
+  L=iars-frozen,iars-finetune,minirocket+iars-frozen,iars-soft-frozen,iars-soft-finetune,iars-finetune-tuned,iars-pool-frozen,iars-pool-finetune
+  ( run baselines_basicmotions baselines --data BasicMotions --seeds 10 --iters 200 --methods $B
+    run baselines_standwalkjump baselines --data ../shared/data/StandWalkJump.npz --seeds 5 --iters 200 --methods $B
+    run levers_basicmotions baselines --data BasicMotions --seeds 10 --iters 200 --methods $L ) &
+  ( run baselines_covid3month baselines --data ../shared/data/Covid3Month.npz --seeds 10 --iters 200 --methods $B
+    run baselines_pigcvp baselines --data PigCVP --seeds 5 --iters 200 --methods $B
+    run baselines_coffee baselines --data Coffee --seeds 10 --iters 200 --methods $B
+    run levers_coffee baselines --data Coffee --seeds 10 --iters 200 --methods $L
     run transfer transfer --seeds 10
     run regression regression --data ../shared/data/Covid3Month.npz --seeds 3 ) &
   wait
