@@ -96,7 +96,7 @@ def test_the_loss_object_keeps_no_state():
     before = dict(vars(lf))
     z = (torch.randn(4, 8, 30), torch.randn(4, 8, 30))
     lf(z); lf.levels(z, skip=2); lf.level(z, 3)
-    assert vars(lf) == before == dict(alpha=0.3, temporal_unit=1, max_dense=2**16)
+    assert vars(lf) == before == dict(alpha=0.3, temporal_unit=1, max_dense=2**16, soft_temporal=None)
 
 @pytest.mark.parametrize('args,msg', [
     ((torch.zeros(2, 3, 4), torch.zeros(2, 3, 5)), r'same shape.*\(2, 3, 4\) and \(2, 3, 5\)'),
