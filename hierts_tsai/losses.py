@@ -286,7 +286,8 @@ def _level_loss(z1, z2, level, alpha, temporal_unit, max_dense, soft_temporal=No
     loss = 0.
     if alpha != 0: loss = alpha * _instance(z1, z2, block_for(T, 2 * B, max_dense))     # views checked once, by the caller
     if 1 - alpha != 0 and level >= temporal_unit and T > 1:
-        t = _temporal(z1, z2, block_for(B, 2 * T, max_dense)) if soft_temporal is None else _soft_temporal(z1, z2, soft_temporal * 2 ** level)
+        t = _temporal(z1, z2, block_for(B, 2 * T, max_dense)) if soft_temporal is None else \
+            _soft_temporal(z1, z2, min(soft_temporal * 2 ** level, 1e6))     # τ·2**level; from 1e6 the targets are one-hot already
         loss = loss + (1 - alpha) * t
     return loss if isinstance(loss, Tensor) else _zero(z1)
 

@@ -201,3 +201,10 @@ def test_soft_temporal_trains_with_iars():
     assert learn.loss_func.soft_temporal == 1. and 'soft_temporal=1.0' in repr(learn.loss_func)
     assert np.isfinite(learn.recorder.losses[-1].item())
     with pytest.raises(ValueError, match='soft_temporal must be None'): small_learner(soft_temporal=-1.)
+
+def test_soft_temporal_at_deep_levels():
+    "a τ the loss accepts stays usable at every level, where it grows as τ·2**level (capped where the targets are one-hot already)"
+    z1, z2 = torch.randn(2, 4, 64, dtype=torch.float64), torch.randn(2, 4, 64, dtype=torch.float64)
+    v = level_losses(z1, z2, soft_temporal=1e5)
+    assert torch.isfinite(v).all()
+    assert torch.allclose(v, level_losses(z1, z2), atol=1e-9)             # one-hot targets: TS2Vec's loss
