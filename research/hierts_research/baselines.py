@@ -393,7 +393,7 @@ def _one_seed(name, d, seed, iters, cache, methods, regression, epochs, lrs)->li
 
 def baselines(
     specs:list, # dataset specs (see `load_spec`)
-    seeds:int=10, # seeds 0 … seeds-1
+    seeds:int=10, # how many seeds (from `first_seed`)
     iters:int=200, # pretraining iterations (this package's and MVP's)
     json_path:str|None=None, # rows are appended here as each seed finishes; seeds already there are not run again
     cache:str|None=None, # the study's encoder cache
@@ -401,6 +401,7 @@ def baselines(
     quiet:bool=False, # no progress lines
     epochs:int=25, # epochs of every training with tsai (scratch and fine-tuning)
     lrs:tuple=LR_GRID, # the learning rates each trained method chooses from
+    first_seed:int=0, # seeds first_seed … first_seed+seeds-1 (to share a dataset's seeds between processes)
 )->list:
     "Every method, distinct label regime and seed on every dataset: rows (dataset, labels, n_labels, method, seed, score, metric, fit_s, pretrain_s, ...)"
     methods = list(methods or [m for m in BASELINE_METHODS if m not in LEVERS]) # levers only when asked for: each is a comparison of its own
@@ -411,7 +412,7 @@ def baselines(
     for spec in specs:
         name, d = load_spec(spec)
         reg = is_regression(d)
-        for seed in range(seeds):
+        for seed in range(first_seed, first_seed + seeds):
             if any(r['dataset'] == name and r['seed'] == seed for r in rows): continue
             rows += _one_seed(name, d, seed, iters, cache, [m for m in methods if applies(m, reg)], reg, epochs, tuple(lrs))
             if path is not None: write_json(path, rows)

@@ -49,6 +49,7 @@ def _study_commands(cmd):
     s.add_argument('--data', required=True, help='the Covid3Month npz'); s.add_argument('--seeds', type=int, default=3)
     s = cmd('baselines', 'mean/majority, MiniRocket, MultiRocket, the untrained encoder, scratch, MVP and this package, with few and all labels')
     s.add_argument('--data', type=_strs, required=True); s.add_argument('--seeds', type=int, default=10)
+    s.add_argument('--first-seed', type=int, default=0, help='run seeds first-seed … first-seed+seeds-1')
     s.add_argument('--iters', type=int, default=200); s.add_argument('--cache', help='pretrained encoders of the study (reused when there)')
     s.add_argument('--methods', type=_strs, help='a subset of the methods, e.g. mean,scratch-ts2vec,iars-finetune (default: all but the levers of LEVERS; see BASELINE_METHODS)')
     s.add_argument('--epochs', type=int, default=25, help='epochs of every training with tsai (scratch and fine-tuning)')
@@ -155,7 +156,7 @@ def _tutorial(a):
 
 def _baselines(a):
     from hierts_research.baselines import baselines, baselines_table
-    rows = baselines(a.data, a.seeds, a.iters, a.json, a.cache, a.methods, a.quiet, a.epochs, a.lrs)
+    rows = baselines(a.data, a.seeds, a.iters, a.json, a.cache, a.methods, a.quiet, a.epochs, a.lrs, a.first_seed)
     return rows, baselines_table(rows)
 
 def _precision(a):
