@@ -57,13 +57,20 @@ fi
 if [ "$what" = baselines ] || [ "$what" = all ]; then   # issue 29: every rival as tsai documents it, one tuning budget
   B=mean,majority,minirocket,multirocket,untrained,scratch-ts2vec,scratch-inceptiontimeplus,mvp-frozen,mvp-finetune,full-frozen,full-finetune,iars-frozen,iars-finetune
   L=iars-frozen,iars-finetune,minirocket+iars-frozen,iars-soft-frozen,iars-soft-finetune,iars-finetune-tuned,iars-pool-frozen,iars-pool-finetune
-  ( run baselines_basicmotions baselines --data BasicMotions --seeds 10 --iters 200 --methods $B
-    run baselines_standwalkjump baselines --data ../shared/data/StandWalkJump.npz --seeds 5 --iters 200 --methods $B
-    run levers_basicmotions baselines --data BasicMotions --seeds 10 --iters 200 --methods $L ) &
-  ( run baselines_covid3month baselines --data ../shared/data/Covid3Month.npz --seeds 10 --iters 200 --methods $B
-    run baselines_pigcvp baselines --data PigCVP --seeds 5 --iters 200 --methods $B
-    run baselines_coffee baselines --data Coffee --seeds 10 --iters 200 --methods $B
-    run levers_coffee baselines --data Coffee --seeds 10 --iters 200 --methods $L
+  C=mean,minirocket,multirocket,untrained,scratch-ts2vec,scratch-inceptiontimeplus,mvp-frozen,mvp-finetune,iars-frozen,iars-finetune
+  F=mean,majority,minirocket,multirocket,untrained,mvp-frozen,full-frozen,iars-frozen,iars-pool-frozen   # long series: frozen rows only
+  K="--iters 200 --cache /tmp/hierts_fair"   # encoders shared between the tables and the levers (same seeds)
+  # run so far (2026-12-03): fair_basicmotions seeds 0-7, fair_covid3month 0-1, levers_basicmotions 0-4, and on Coffee (seeds 0-9)
+  # the frozen rows only (fair_coffee: majority,minirocket,multirocket,untrained,mvp-frozen,full-frozen,iars-frozen; levers_coffee:
+  # iars-frozen,minirocket+iars-frozen,iars-soft-frozen,iars-pool-frozen). Seeds already in a file are skipped whole: the trained
+  # methods on Coffee go to new files (e.g. --json benchmarks/fair_coffee_trained.json --methods scratch-ts2vec,...).
+  ( run fair_basicmotions baselines --data BasicMotions --seeds 10 --methods $B $K
+    run levers_basicmotions baselines --data BasicMotions --seeds 10 --methods $L $K
+    run fair_standwalkjump baselines --data ../shared/data/StandWalkJump.npz --seeds 5 --methods $F $K
+    run fair_coffee baselines --data Coffee --seeds 10 --methods $B $K ) &
+  ( run fair_covid3month baselines --data ../shared/data/Covid3Month.npz --seeds 10 --methods $C $K
+    run levers_coffee baselines --data Coffee --seeds 10 --methods $L $K
+    run fair_pigcvp baselines --data PigCVP --seeds 5 --methods $F $K
     run transfer transfer --seeds 10
     run regression regression --data ../shared/data/Covid3Month.npz --seeds 3 ) &
   wait

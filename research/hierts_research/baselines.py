@@ -202,10 +202,11 @@ def rocket_frozen_score(
     seed:int, # random state of the features and the SVM
     kind:str='minirocket', # or 'multirocket'
 )->dict:
-    "`rocket_score`'s features beside the frozen representations, `block_scaler`ed, into `frozen_score`'s read-out (SVM or ridge): scores, fit_s"
+    "`rocket_score`'s features beside the frozen representations, `block_scaler`ed with all training series (no labels), into `frozen_score`'s read-out (SVM or ridge): scores, fit_s"
     def fit():
         fs = (rocket_features(X, kind, seed), encode)
-        blocks = [f(Xl) for f in fs]; scale = block_scaler(blocks)
+        scale = block_scaler([f(X) for f in fs]) # the statistics of all training series: 2 or 3 labelled ones give near-zero stds, and test features far out
+        blocks = [f(Xl) for f in fs]
         m = _readout(scale(blocks), yl, regression, seed)
         return lambda A: m.predict(scale([f(A) for f in fs]))
     return _evaluate(fit, Xte, yte, regression)
