@@ -60,7 +60,7 @@ if [ "$what" = baselines ] || [ "$what" = all ]; then   # issue 29: every rival 
   C=mean,minirocket,multirocket,untrained,scratch-ts2vec,scratch-inceptiontimeplus,mvp-frozen,mvp-finetune,iars-frozen,iars-finetune
   F=mean,majority,minirocket,multirocket,untrained,mvp-frozen,full-frozen,iars-frozen,iars-pool-frozen   # long series: frozen rows only
   K="--iters 200 --cache /tmp/hierts_fair"   # encoders shared between the tables and the levers (same seeds)
-  # run so far (2026-12-03): fair_basicmotions seeds 0-7, fair_covid3month 0-1, levers_basicmotions 0-4, and on Coffee (seeds 0-9)
+  # run so far (2026-12-03): fair_basicmotions seeds 0-9, fair_covid3month 0-2, levers_basicmotions 0-4, and on Coffee (seeds 0-9)
   # the frozen rows only (fair_coffee: majority,minirocket,multirocket,untrained,mvp-frozen,full-frozen,iars-frozen; levers_coffee:
   # iars-frozen,minirocket+iars-frozen,iars-soft-frozen,iars-pool-frozen). Seeds already in a file are skipped whole: the trained
   # methods on Coffee go to new files (e.g. --json benchmarks/fair_coffee_trained.json --methods scratch-ts2vec,...).
