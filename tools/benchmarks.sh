@@ -63,8 +63,8 @@ if [ "$what" = baselines ] || [ "$what" = all ]; then   # issue 29: every rival 
   # run so far (2026-12-03): fair_basicmotions seeds 0-9, fair_covid3month 0-2, levers_basicmotions 0-4; on Coffee (seeds 0-9) the
   # frozen rows (fair_coffee: majority,minirocket,multirocket,untrained,mvp-frozen,full-frozen,iars-frozen; levers_coffee: iars-frozen,
   # minirocket+iars-frozen,iars-soft-frozen,iars-pool-frozen), levers_coffee_finetune 0-4;
-  # fair_standwalkjump 0-4, levers_standwalkjump 0-4; fair_pigcvp 0-2 (MultiRocket left out: over 15 minutes a seed on one
-  # thread), levers_pigcvp. A file's seeds are skipped whole, so Coffee's trained methods and fine-tuning levers go to files of their own
+  # fair_standwalkjump 0-4, levers_standwalkjump 0-4; fair_pigcvp 0-2 (MultiRocket and MVP left out: MultiRocket ran over 14 minutes
+  # of a seed on one thread), levers_pigcvp. A file's seeds are skipped whole, so Coffee's trained methods and fine-tuning levers go to files of their own
   # (the tables read every fair_*/levers_* file of a dataset together).
   ( run fair_basicmotions baselines --data BasicMotions --seeds 10 --methods $B $K
     run levers_basicmotions baselines --data BasicMotions --seeds 10 --methods $L $K
@@ -73,7 +73,7 @@ if [ "$what" = baselines ] || [ "$what" = all ]; then   # issue 29: every rival 
   ( run fair_covid3month baselines --data ../shared/data/Covid3Month.npz --seeds 10 --methods $C $K
     run levers_coffee_finetune baselines --data Coffee --seeds 10 --methods iars-finetune,iars-soft-finetune,iars-finetune-tuned,iars-pool-finetune $K
     run levers_standwalkjump baselines --data ../shared/data/StandWalkJump.npz --seeds 5 --methods iars-frozen,iars-pool-frozen $K
-    run fair_pigcvp baselines --data PigCVP --seeds 5 --methods $F $K
+    run fair_pigcvp baselines --data PigCVP --seeds 5 --methods majority,minirocket,untrained,iars-frozen $K   # the methods seeds 0-2 ran
     run levers_pigcvp baselines --data PigCVP --seeds 5 --methods iars-frozen,iars-pool-frozen $K
     run transfer transfer --seeds 10
     run regression regression --data ../shared/data/Covid3Month.npz --seeds 3 ) &

@@ -185,7 +185,7 @@ def rocket_score(
     return _evaluate(fit, Xte, yte, regression)
 
 def block_scaler(
-    blocks:list, # feature blocks of the same (labelled) series, each (n, width)
+    blocks:list, # feature blocks of the same series (`rocket_frozen_score`: all training series), each (n, width)
 )->callable:
     "Standardise each block's columns with these series' mean and std, then weigh each block to an equal share of the concatenation's width in variance: blocks → their concatenation"
     W, k, fitted = sum(b.shape[1] for b in blocks), len(blocks), []
